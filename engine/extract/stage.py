@@ -1,0 +1,287 @@
+"""The extraction stage: corpus → model → one float16 vector per word per layer in the store.
+
+Work is cut into shards of ``store.shard_rows`` rows. A shard is computed from the sentences that overlap
+it (a sentence straddling two shards is run twice, once for each), written whole, then flagged in
+``shard_done``; a re-run skips flagged shards, so an interrupted extraction resumes and ends with the
+same arrays. The group's ``complete`` attr is set last.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from engine import __version__
+from engine.config import Config, ExtractSpec, StoreSpec, content_hash
+from engine.errors import ConfigError, StoreError
+from engine.extract.forward import aggregate, gather_indices, hidden_states
+from engine.extract.models import LoadedModel
+from engine.extract.plan import LanguagePlan, make_batches, plan_language, plan_sentences
+from engine.extract.writer import ShardWriter
+from engine.store import layout
+from engine.store.core import build_vocab
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExtractionSummary:
+    """What one model × side × language extraction did."""
+
+    model: str
+    side: str
+    lang: str
+    n_rows: int
+    layers: list[int]
+    shards_computed: int
+    shards_total: int
+    seconds: float
+    stats: dict[str, int]
+
+    @property
+    def words_per_second(self) -> float:
+        return self.stats.get("computed_words", 0) / self.seconds if self.seconds > 0 else 0.0
+
+
+def requested_layers(spec: ExtractSpec, n_layers: int, owner: str) -> list[int]:
+    """The layer list of ``spec`` checked against a model with ``n_layers`` transformer layers."""
+    if spec.layers == "all":
+        return list(range(n_layers + 1))
+    bad = [layer for layer in spec.layers if layer > n_layers]
+    if bad:
+        raise ConfigError(f"layers {bad} of extract exceed the {n_layers} layers of {owner} (valid: 0..{n_layers})")
+    return list(spec.layers)
+
+
+def decoder_source(config: Config, lang: str) -> str:
+    """The language fed to the encoder when extracting decoder states of ``lang``."""
+    mapping = config.extract.decoder_sources
+    if lang in mapping:
+        return mapping[lang]
+    others = [other for other in config.corpus.languages if other != lang]
+    if len(others) == 1:
+        return others[0]
+    raise ConfigError(
+        f"decoder side of language {lang!r} needs a source language: set extract.decoder_sources.{lang} "
+        f"to one of {others}"
+    )
+
+
+def _compressors(store: StoreSpec) -> Any:
+    if store.compressor == "none":
+        return None
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    return ZstdCodec(level=1) if store.compressor == "zstd" else BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")
+
+
+def _group_attrs(loaded: LoadedModel, side: str, lang: str, layers: list[int], config: Config,
+                 compute_dtype: torch.dtype, corpus_hash: str, source_lang: str | None) -> dict[str, Any]:
+    semantic = {
+        "model": loaded.spec.model_dump(mode="json"),
+        "model_source": loaded.attrs.get("model_source"),
+        "fingerprint": loaded.attrs.get("fingerprint"),
+        "side": side,
+        "lang": lang,
+        "source_lang": source_lang,
+        "layers": layers,
+        "extract": config.extract.semantic(),
+        "compute_dtype": str(compute_dtype).removeprefix("torch."),
+        "corpus_hash": corpus_hash,
+        "store": {"chunk_rows": config.store.chunk_rows, "shard_rows": config.store.shard_rows,
+                  "compressor": config.store.compressor},
+    }
+    return {
+        **loaded.attrs,
+        "side": side,
+        "lang": lang,
+        "source_lang": source_lang,
+        "layers": layers,
+        "hidden_size": loaded.hidden_size,
+        "aggregation": config.extract.aggregation,
+        "long_sentences": config.extract.long_sentences,
+        "compute_dtype": semantic["compute_dtype"],
+        "storage_dtype": "float16",
+        "corpus_hash": corpus_hash,
+        "engine_version": __version__,
+        "decoder_teacher_forcing": "labels shifted right" if side == "decoder" else None,
+        "extract_hash": content_hash(semantic),
+        "complete": False,
+    }
+
+
+def _prepare_group(root: Any, name: str, attrs: dict[str, Any], overwrite: bool) -> bool:
+    """Return True if the group is already complete (nothing to do). Refuses an incompatible group."""
+    if name in root:
+        held = root[name].attrs.get("extract_hash")
+        if overwrite:
+            for prefix in ("activations", "words", "missing"):
+                path = prefix + name.removeprefix("activations")
+                if path in root:
+                    del root[path]
+        elif held != attrs["extract_hash"]:
+            raise StoreError(
+                f"{name!r} in the store was written by an incompatible config (extract_hash {held} != "
+                f"{attrs['extract_hash']}: model, layers, aggregation, dtype or chunking differ); "
+                f"use --overwrite or another store path"
+            )
+        elif root[name].attrs.get("complete"):
+            return True
+    return False
+
+
+def _create_arrays(root: Any, names: tuple[str, str, str], plan: LanguagePlan, layers: list[int], hidden: int,
+                   store: StoreSpec, attrs: dict[str, Any]) -> tuple[dict[int, Any], Any]:
+    act_name, words_name, missing_name = names
+    n_rows = plan.n_rows
+    n_shards = max(1, -(-n_rows // store.shard_rows))
+    group = root.require_group(act_name)
+    if "shard_done" not in group:
+        group.attrs.update(attrs)
+        meta = root.require_group(words_name)
+        for key, values in (("type_id", plan.type_id), ("sentence", plan.sentence), ("position", plan.position)):
+            array = meta.create_array(key, shape=(n_rows,), dtype="int32", chunks=(max(1, min(n_rows, 65536)),),
+                                      overwrite=True)
+            array[:] = values
+        miss = root.require_group(missing_name)
+        for key, values in (("sentence", plan.missing_sentence), ("position", plan.missing_position)):
+            array = miss.create_array(key, shape=(len(values),), dtype="int32",
+                                      chunks=(max(1, min(len(values), 65536)),), overwrite=True)
+            array[:] = values
+        chunk_rows = min(store.chunk_rows, max(1, n_rows))
+        shard_rows = -(-min(store.shard_rows, max(1, n_rows)) // chunk_rows) * chunk_rows
+        for layer in layers:
+            group.create_array(layout.layer_name(layer), shape=(n_rows, hidden), dtype="float16",
+                               chunks=(chunk_rows, hidden), shards=(shard_rows, hidden),
+                               compressors=_compressors(store), fill_value=np.float16("nan"), overwrite=True)
+        done = group.create_array("shard_done", shape=(n_shards,), dtype="uint8", chunks=(1,), fill_value=0,
+                                  overwrite=True)
+        done.attrs["shard_rows"] = store.shard_rows
+    elif int(root[words_name]["type_id"].shape[0]) != n_rows:
+        raise StoreError(f"{act_name!r} holds {root[words_name]['type_id'].shape[0]} rows but this corpus plans "
+                         f"{n_rows}; use --overwrite")
+    arrays = {layer: group[layout.layer_name(layer)] for layer in layers}
+    return arrays, group["shard_done"]
+
+
+def extract_language(root: Any, loaded: LoadedModel, side: str, lang: str, config: Config, sentences: list[list[str]],
+                     sources: list[list[str]] | None, corpus_hash: str, compute_dtype: torch.dtype,
+                     device: torch.device, *, overwrite: bool = False, progress: bool = True) -> ExtractionSummary:
+    """Extract one model × side × language into ``root`` (resuming where a previous run stopped)."""
+    started = time.perf_counter()
+    spec, store = config.extract, config.store
+    n_layers = loaded.n_layers[side]
+    layers = requested_layers(spec, n_layers, loaded.spec.name)
+    source_lang = decoder_source(config, lang) if side == "decoder" else None
+    attrs = _group_attrs(loaded, side, lang, layers, config, compute_dtype, corpus_hash, source_lang)
+    key = loaded.spec.key
+    names = (layout.activations_path(key, side, lang), layout.words_path(key, side, lang),
+             layout.missing_path(key, side, lang))
+    if _prepare_group(root, names[0], attrs, overwrite):
+        group = root[names[0]]
+        log.info("%s complete in the store, skipping", names[0])
+        return ExtractionSummary(key, side, lang, int(group.attrs["n_rows"]), layers, 0,
+                                 int(group["shard_done"].shape[0]), 0.0, dict(group.attrs.get("stats", {})))
+    _, word_index = build_vocab(sentences)
+    tokenizer = loaded.tokenizer
+    plan = plan_language(tokenizer, sentences, word_index, loaded.max_tokens, spec.long_sentences, sources)
+    arrays, done = _create_arrays(root, names, plan, layers, loaded.hidden_size, store, attrs)
+    n_shards = int(done.shape[0])
+    todo = [s for s, flag in enumerate(done[:]) if not flag] if plan.n_rows else []
+    if plan.stats["missing_words"]:
+        log.warning("%s: %d words yield no subword or exceed the model length; they get no vector (listed in %s)",
+                    names[0], plan.stats["missing_words"], names[2])
+    if plan.stats["windowed_sentences"] or plan.stats["skipped_sentences"]:
+        log.warning("%s: %d sentences over %d tokens split into windows, %d skipped", names[0],
+                    plan.stats["windowed_sentences"], loaded.max_tokens, plan.stats["skipped_sentences"])
+    computed_words = _run_shards(loaded, side, n_layers, layers, plan, sentences, sources, todo, arrays, done,
+                                 config, compute_dtype, device, progress, names[0])
+    group = root[names[0]]
+    stats = {**plan.stats, "computed_words": computed_words}
+    seconds = time.perf_counter() - started
+    group.attrs.update({"n_rows": plan.n_rows, "n_missing": plan.stats["missing_words"], "stats": stats,
+                        "seconds": round(seconds, 3)})
+    if not all(done[:]):
+        raise StoreError(f"{names[0]}: some shards were not written; re-run to resume")
+    group.attrs["complete"] = True
+    log.info("%s: %d rows x %d layers in %.1f s", names[0], plan.n_rows, len(layers), seconds)
+    return ExtractionSummary(key, side, lang, plan.n_rows, layers, len(todo), n_shards, seconds, stats)
+
+
+def _run_shards(loaded: LoadedModel, side: str, n_layers: int, layers: list[int], plan: LanguagePlan,
+                sentences: list[list[str]], sources: list[list[str]] | None, todo: list[int], arrays: dict[int, Any],
+                done: Any, config: Config, compute_dtype: torch.dtype, device: torch.device, progress: bool,
+                label: str) -> int:
+    spec, shard_rows = config.extract, config.store.shard_rows
+    tokenizer = loaded.tokenizer
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    start_id = getattr(loaded.model.config, "decoder_start_token_id", None)
+    if start_id is None:
+        start_id = pad_id
+    total_rows = sum(min(plan.n_rows, (s + 1) * shard_rows) - s * shard_rows for s in todo)
+    writer = ShardWriter(arrays, done, shard_rows, plan.n_rows, spec.queue_size)
+    bar = tqdm(total=total_rows, desc=label, unit="word", unit_scale=True, disable=not progress, leave=False)
+    autocast = (torch.autocast(device.type, dtype=compute_dtype) if compute_dtype != torch.float32 else None)
+    computed = 0
+    try:
+        for shard in todo:
+            lo, hi = shard * shard_rows, min(plan.n_rows, (shard + 1) * shard_rows)
+            first = int(np.searchsorted(plan.row_start, lo, side="right")) - 1
+            last = int(np.searchsorted(plan.row_start, hi, side="left"))  # exclusive sentence bound
+            chunk = sentences[first:last]
+            sentence_plans = plan_sentences(tokenizer, chunk, first, loaded.max_tokens, spec.long_sentences,
+                                            None if sources is None else sources[first:last])
+            segments = [seg for sp in sentence_plans for seg in sp.segments]
+            kept = {first + i: sp.kept for i, sp in enumerate(sentence_plans)}
+            for batch in make_batches(segments, spec.batch_tokens, spec.max_batch_size):
+                row_of, rows, n_slots_so_far = [], [], 0
+                for seg in batch:  # word position -> output slot; slot -> shard-local row
+                    positions = kept[seg.sentence]
+                    sentence_rows = plan.row_start[seg.sentence] + np.arange(len(positions))
+                    seg_positions = np.unique(seg.token_word[seg.token_word >= 0])
+                    in_seg = np.isin(positions, seg_positions) & (sentence_rows >= lo) & (sentence_rows < hi)
+                    mapping = np.full(len(sentences[seg.sentence]), -1, dtype=np.int64)
+                    mapping[positions[in_seg]] = np.arange(in_seg.sum()) + n_slots_so_far
+                    n_slots_so_far += int(in_seg.sum())
+                    row_of.append(mapping)
+                    rows.append(sentence_rows[in_seg] - lo)
+                local = np.concatenate(rows)
+                if not len(local):
+                    continue
+                tokens, slots, n_slots = gather_indices(batch, max(len(s) for s in batch), row_of, spec.aggregation)
+                with torch.inference_mode():
+                    if autocast is not None:
+                        with autocast:
+                            states, width = hidden_states(loaded.model, side, n_layers, layers, batch, pad_id,
+                                                          start_id, device)
+                    else:
+                        states, width = hidden_states(loaded.model, side, n_layers, layers, batch, pad_id,
+                                                      start_id, device)
+                    if width != max(len(s) for s in batch):
+                        raise RuntimeError("padded width mismatch")
+                    vectors = aggregate(states, layers, torch.from_numpy(tokens).to(device),
+                                        torch.from_numpy(slots).to(device), n_slots, spec.aggregation)
+                    event = None
+                    if device.type == "cuda":
+                        host = torch.empty(vectors.shape, dtype=vectors.dtype, pin_memory=True)
+                        host.copy_(vectors, non_blocking=True)
+                        event = torch.cuda.Event()
+                        event.record()
+                        vectors = host
+                writer.put_rows(shard, local, vectors, event)
+                computed += len(local)
+                bar.update(len(local))
+            writer.end_shard(shard)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+    return computed

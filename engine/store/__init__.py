@@ -1,0 +1,23 @@
+"""The Zarr v3 store: layout names, opening/initialising, inspection."""
+
+from engine.store import layout
+from engine.store.core import (
+    build_vocab,
+    init_store,
+    open_activations,
+    open_store,
+    read_strings,
+    remove_group,
+    store_info,
+)
+
+__all__ = [
+    "layout",
+    "build_vocab",
+    "init_store",
+    "open_activations",
+    "open_store",
+    "read_strings",
+    "remove_group",
+    "store_info",
+]

@@ -1,0 +1,193 @@
+"""Opening, initialising and inspecting a Zarr v3 store of word activations.
+
+An artefact (a group) is trusted only when its ``complete`` attr is true; that attr is always written last.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine import __version__
+from engine.errors import StoreError
+from engine.store import layout
+
+if TYPE_CHECKING:
+    import zarr
+
+    from engine.corpus import Corpus
+
+log = logging.getLogger(__name__)
+
+
+def _zarr():
+    import zarr
+
+    return zarr
+
+
+def open_store(path: str | Path, mode: str = "r") -> zarr.Group:
+    """Open an existing babelscope store (``mode`` ``r`` or ``r+``), checking its format."""
+    path = Path(path)
+    if not (path / "zarr.json").is_file():
+        raise StoreError(f"store {str(path)!r} does not exist (no zarr.json)")
+    root = _zarr().open_group(str(path), mode=mode)
+    fmt = root.attrs.get("format")
+    if fmt != layout.STORE_FORMAT:
+        raise StoreError(f"{str(path)!r} is a Zarr group but not a babelscope store (format={fmt!r})")
+    version = root.attrs.get("format_version")
+    if version != layout.FORMAT_VERSION:
+        raise StoreError(
+            f"store {str(path)!r} has format_version={version!r}; this engine reads {layout.FORMAT_VERSION}"
+        )
+    return root
+
+
+def build_vocab(sentences: list[list[str]]) -> tuple[list[str], dict[str, int]]:
+    """Word types in first-seen corpus order, and the word -> type_id map."""
+    index: dict[str, int] = {}
+    for words in sentences:
+        for word in words:
+            if word not in index:
+                index[word] = len(index)
+    return list(index), index
+
+
+def _write_strings(root: zarr.Group, name: str, values: list[str]) -> None:
+    data = np.array(values, dtype=str) if values else np.array([], dtype=str)
+    chunk = max(1, min(len(values), 65536))
+    array = root.create_array(name, shape=(len(values),), dtype=str, chunks=(chunk,), overwrite=True)
+    if values:
+        array[:] = data
+
+
+def _same_corpus(path: Path, corpus_hash: str) -> bool:
+    try:
+        return open_store(path).attrs.get("corpus_hash") == corpus_hash
+    except StoreError:
+        return False
+
+
+def init_store(path: str | Path, corpus: Corpus, *, overwrite: bool = False) -> zarr.Group:
+    """Create (or re-open) a store for ``corpus``: corpus text, refs and vocabularies.
+
+    Re-opening a store made from the same corpus is a no-op; a store of another corpus (or a folder that is
+    not a babelscope store) is refused unless ``overwrite``, which then removes it first.
+    """
+    path = Path(path)
+    corpus_hash = corpus.content_hash()
+    if path.exists() and overwrite and not _same_corpus(path, corpus_hash):
+        log.info("removing store %s (overwrite: it holds another corpus or is not a babelscope store)", path)
+        shutil.rmtree(path)
+    if path.exists():
+        if not (path / "zarr.json").is_file():
+            if any(path.iterdir()):
+                raise StoreError(f"{str(path)!r} exists but is not a Zarr store; use --overwrite or another path")
+        else:
+            root = open_store(path, mode="r+")
+            held = root.attrs.get("corpus_hash")
+            if held != corpus_hash:
+                raise StoreError(
+                    f"store {str(path)!r} was written for another corpus (corpus_hash {held} != {corpus_hash}, "
+                    f"source {root.attrs.get('corpus_source')}); use --overwrite or another store path"
+                )
+            if root.attrs.get("corpus_complete"):
+                return root
+            log.info("store %s: corpus section incomplete, rewriting it", path)
+    zarr = _zarr()
+    root = zarr.open_group(str(path), mode="a")
+    root.attrs.update(
+        {
+            "format": layout.STORE_FORMAT,
+            "format_version": layout.FORMAT_VERSION,
+            "engine_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "corpus_hash": corpus_hash,
+            "corpus_source": corpus.source,
+            "corpus_stats": corpus.stats,
+            "languages": list(corpus.languages),
+            "n_sentences": corpus.n_sentences(),
+            "corpus_complete": False,
+        }
+    )
+    _write_strings(root, layout.REFS_PATH, list(corpus.refs))
+    for lang in corpus.languages:
+        sentences = corpus.words(lang)
+        _write_strings(root, layout.corpus_path(lang), [" ".join(words) for words in sentences])
+        vocab, _ = build_vocab(sentences)
+        _write_strings(root, layout.vocab_path(lang), vocab)
+    root.attrs["corpus_complete"] = True
+    log.info("store %s initialised: %d sentences, languages %s", path, corpus.n_sentences(), corpus.languages)
+    return root
+
+
+def remove_group(root: zarr.Group, name: str) -> None:
+    """Delete a group or array (and its files) if present."""
+    if name in root:
+        del root[name]
+
+
+def read_strings(root: zarr.Group, name: str) -> list[str]:
+    """A stored string array as a Python list."""
+    if name not in root:
+        raise StoreError(f"store has no array {name!r}")
+    return [str(v) for v in root[name][:]]
+
+
+def open_activations(root: zarr.Group, model: str, side: str, lang: str) -> zarr.Group:
+    """The activation group of one model × side × language; refuses an incomplete one."""
+    name = layout.activations_path(model, side, lang)
+    if name not in root:
+        raise StoreError(f"store has no activations for model={model!r} side={side!r} lang={lang!r}")
+    group = root[name]
+    if not group.attrs.get("complete"):
+        raise StoreError(f"activations {name!r} are incomplete (interrupted extraction?); re-run extract")
+    return group
+
+
+def store_info(path: str | Path) -> dict[str, Any]:
+    """What a store holds: corpus, vocabularies and each activation group with its completeness."""
+    root = open_store(path)
+    attrs = dict(root.attrs)
+    languages = attrs.get("languages", [])
+    info: dict[str, Any] = {
+        "path": str(path),
+        "engine_version": attrs.get("engine_version"),
+        "corpus_hash": attrs.get("corpus_hash"),
+        "corpus_source": attrs.get("corpus_source"),
+        "n_sentences": attrs.get("n_sentences"),
+        "languages": languages,
+        "vocab_sizes": {
+            lang: int(root[layout.vocab_path(lang)].shape[0]) for lang in languages if layout.vocab_path(lang) in root
+        },
+        "activations": [],
+    }
+    if "activations" not in root:
+        return info
+    for model_name, model_group in sorted(root["activations"].groups()):
+        for side, side_group in sorted(model_group.groups()):
+            for lang, group in sorted(side_group.groups()):
+                gattrs = dict(group.attrs)
+                done = group["shard_done"][:] if "shard_done" in group else np.zeros(0, np.uint8)
+                info["activations"].append(
+                    {
+                        "model": model_name,
+                        "side": side,
+                        "lang": lang,
+                        "layers": gattrs.get("layers", []),
+                        "n_rows": gattrs.get("n_rows"),
+                        "hidden": gattrs.get("hidden_size"),
+                        "n_missing": gattrs.get("n_missing"),
+                        "aggregation": gattrs.get("aggregation"),
+                        "compute_dtype": gattrs.get("compute_dtype"),
+                        "complete": bool(gattrs.get("complete", False)),
+                        "shards_done": int(done.sum()),
+                        "shards": int(done.shape[0]),
+                    }
+                )
+    return info
