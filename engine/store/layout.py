@@ -44,3 +44,36 @@ def words_path(model: str, side: str, lang: str) -> str:
 
 def missing_path(model: str, side: str, lang: str) -> str:
     return f"missing/{model}/{side}/{lang}"
+
+
+# --- alignment, dictionaries, selections, clusters -------------------------------------------------------
+# links/{src}-{tgt}/{sentence,src_pos,tgt_pos}     int32 [n_links]  word links, positions in corpus/{lang}
+# dictionaries/{src}-{tgt}/{src_type,tgt_type,count} int32, prob float64 [n_entries]  (type ids of vocab/{lang})
+# selections/{name}/{model}/{side}/{lang}/rows     int64 [n_selected] row indices into activations (no copies)
+#   .../{type_id, partner_type}                    int32 [n_selected] (partner_type -1 where not linked)
+# clusters/{model}/{side}/layer_{i}/{space}/k{K}/labels  int32 [n_selected]; centroids float32 [K, hidden]
+#   space = a language, or joint-{a}-{b}; attrs: backend, seed, K, inertia, n_iter, selection, complete
+
+
+def pair_name(src: str, tgt: str) -> str:
+    return f"{src}-{tgt}"
+
+
+def links_path(src: str, tgt: str) -> str:
+    return f"links/{pair_name(src, tgt)}"
+
+
+def dictionary_path(src: str, tgt: str) -> str:
+    return f"dictionaries/{pair_name(src, tgt)}"
+
+
+def selection_path(name: str, model: str, side: str, lang: str) -> str:
+    return f"selections/{name}/{model}/{side}/{lang}"
+
+
+def joint_space(a: str, b: str) -> str:
+    return f"joint-{a}-{b}"
+
+
+def clusters_path(model: str, side: str, layer: int, space: str, k: int) -> str:
+    return f"clusters/{model}/{side}/{layer_name(layer)}/{space}/k{k}"
