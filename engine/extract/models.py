@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.config import ModelSpec
 from engine.errors import ModelUnavailableError
+from engine.material import MATERIAL_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,23 @@ class LoadedModel:
         return ("encoder", "decoder") if self.is_encoder_decoder else ("encoder",)
 
 
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' per-load report and progress bar, restoring the previous settings."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def _resolve_source(spec: ModelSpec) -> str:
     from engine.material import resolve_material_model
 
@@ -50,22 +70,39 @@ def _resolve_source(spec: ModelSpec) -> str:
     return spec.name
 
 
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hugging Face endpoint cannot be reached (None when it can), found in at most ``timeout`` s."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
+    except OSError as exc:
+        return f"{url.hostname}: {exc}"
+    return None
+
+
 def _load_pretrained(loader: Any, source: str, spec: ModelSpec, **kwargs: Any) -> Any:
     """Local files first; the hub only when not offline. Any failure becomes one clear error."""
     try:
         return loader.from_pretrained(source, revision=spec.revision, local_files_only=True, **kwargs)
     except OSError as local_error:
-        if Path(source).exists() or os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
-            raise ModelUnavailableError(
-                f"model {spec.name!r} cannot be loaded from {source!r} offline: {local_error}"
-            ) from None
+        if Path(source).exists():
+            raise ModelUnavailableError(f"model folder {source!r} cannot be loaded: {local_error}") from None
+    missing = (f"model {spec.name!r} is not an embedded material name ({', '.join(MATERIAL_NAMES)}), "
+               f"not a local folder, and not in the local Hugging Face cache")
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false", "no"):
+        raise ModelUnavailableError(f"{missing}; HF_HUB_OFFLINE is set, so the hub was not asked") from None
+    unreachable = _hub_unreachable()
+    if unreachable:
+        raise ModelUnavailableError(f"{missing}; the hub is unreachable ({unreachable})") from None
     try:
         return loader.from_pretrained(source, revision=spec.revision, **kwargs)
     except (OSError, ValueError) as hub_error:
         raise ModelUnavailableError(
-            f"model {spec.name!r} is not an embedded material name, not a local folder, and not in the local "
-            f"Hugging Face cache; the hub could not provide it ({type(hub_error).__name__}). Download it where "
-            f"a hub is reachable and pass its folder, or use the embedded 'me5-small'."
+            f"{missing}; the hub could not provide it ({type(hub_error).__name__}). Download it where a hub is "
+            f"reachable and pass its folder, or use the embedded 'me5-small'"
         ) from None
 
 
@@ -103,7 +140,8 @@ def load_model(spec: ModelSpec, device: Any) -> LoadedModel:
             f"model {spec.name!r} has no fast tokenizer; word alignment needs word_ids() (a tokenizer.json)"
         )
     extra = {"add_pooling_layer": False} if config.model_type in _POOLER_TYPES else {}
-    model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
+    with _quiet_transformers():  # the load report would flag the unused pooler weights
+        model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
     model.eval().to(device)
     encdec = bool(getattr(config, "is_encoder_decoder", False))
     sides = ("encoder", "decoder") if encdec else ("encoder",)

@@ -146,3 +146,38 @@ def test_bfloat16_compute_is_recorded_and_close(tiny_models, tmp_path):
     stored = stored_vectors(store, "encoder", "en", [0, 1, 2])
     for key, value in ref.items():
         np.testing.assert_allclose(stored[key], value, atol=0.15)
+
+
+@pytest.mark.parametrize("mode", ["window", "skip"])
+def test_long_sentences_windowed_or_skipped_and_reported(tiny_models, tmp_path, mode):
+    long_en = " ".join(f"word{i % 37}" for i in range(200))  # far over the tiny model's 128 tokens
+    files = {}
+    for lang, lines in (("en", [EN[0], long_en]), ("de", [DE[0], "kurz ."])):
+        path = tmp_path / f"{lang}.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files[lang] = str(path)
+    store = tmp_path / "run.zarr"
+    [summary, _] = run_extraction(make_config(tiny_models["bert"], files, store, long_sentences=mode), progress=False)
+    n_short = len(EN[0].split())
+    if mode == "window":
+        assert summary.stats["windowed_sentences"] == 1 and summary.stats["segments"] >= 3
+        assert summary.n_rows == n_short + 200
+        from transformers import AutoTokenizer
+
+        from engine.extract.plan import plan_sentences
+
+        tokenizer = AutoTokenizer.from_pretrained(tiny_models["bert"])
+        [plan] = plan_sentences(tokenizer, [long_en.split()], 1, 128, "window")
+        rows = stored_vectors(store, "encoder", "en", [2])
+        for segment in plan.segments:  # each window is its own model input: equal to a pass over its words
+            assert len(segment) <= 128
+            positions = sorted(set(segment.token_word[segment.token_word >= 0].tolist()))
+            ref = reference_vectors(tiny_models["bert"], [[long_en.split()[p] for p in positions]], [2], "last")
+            for i, p in enumerate(positions):
+                np.testing.assert_allclose(rows[(1, p)], ref[(0, i)], rtol=2e-3, atol=5e-3)
+    else:
+        assert summary.stats["skipped_sentences"] == 1
+        assert summary.n_rows == n_short and summary.stats["missing_words"] == 200
+        root = open_store(store)
+        missing = root[layout.missing_path("tiny", "encoder", "en")]
+        assert set(missing["sentence"][:]) == {1}
