@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -106,6 +107,18 @@ def _load_pretrained(loader: Any, source: str, spec: ModelSpec, **kwargs: Any) -
         ) from None
 
 
+def _fingerprint(source: str) -> str | None:
+    """Cheap identity of a local model folder: sha256 of config.json plus names and sizes of weight files."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256((folder / "config.json").read_bytes())
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".safetensors", ".bin", ".json", ".model") and path.is_file():
+            digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
 def _layer_count(config: Any, side: str) -> int:
     if side == "decoder":
         return int(getattr(config, "num_decoder_layers", None) or config.num_layers)
@@ -145,12 +158,13 @@ def load_model(spec: ModelSpec, device: Any) -> LoadedModel:
     model.eval().to(device)
     encdec = bool(getattr(config, "is_encoder_decoder", False))
     sides = ("encoder", "decoder") if encdec else ("encoder",)
-    hidden = int(getattr(config, "hidden_size", None) or getattr(config, "d_model"))
+    hidden = int(getattr(config, "hidden_size", None) or config.d_model)
     attrs = {
         "model_name": spec.name,
         "model_source": source,
         "model_type": config.model_type,
         "revision": spec.revision or getattr(config, "_commit_hash", None),
+        "fingerprint": _fingerprint(source),
         "tokenizer": type(tokenizer).__name__,
         "transformers": __import__("transformers").__version__,
     }
