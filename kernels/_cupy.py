@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from engine.errors import BackendUnavailableError
+from engine.errors import BackendUnavailableError, ConfigError, param_message
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = "install babelscope[gpu-cu12] (cupy-cuda12x) on a machine with a CUDA device"
 
@@ -46,3 +50,29 @@ def to_host(array: Any) -> np.ndarray:
         return array
     get = getattr(array, "get", None)
     return get() if get is not None else np.asarray(array)
+
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def array_module_for(device: str, owner: str) -> ModuleType:
+    """Choose the array module once per task: ``cpu`` -> NumPy, ``cuda[:i]`` -> CuPy (on GPU i), ``auto`` ->
+    CuPy when it imports and sees a GPU, else NumPy (logged)."""
+    if not isinstance(device, str) or not _DEVICE.match(device):
+        raise ConfigError(param_message("device", owner, "one of auto, cpu, cuda, cuda:N", device))
+    if device == "cpu":
+        return np
+    if device == "auto":
+        try:
+            import cupy
+
+            if cupy.cuda.runtime.getDeviceCount() > 0:
+                return cupy
+            reason = "CuPy sees no GPU"
+        except Exception as exc:  # noqa: BLE001 - any failure means "no usable GPU"; the reason is logged
+            reason = f"CuPy unusable: {exc}"
+        log.info("device auto -> cpu for %s (%s)", owner, reason)
+        return np
+    cupy = require_cupy()
+    cupy.cuda.Device(int(device.partition(":")[2] or 0)).use()
+    return cupy
