@@ -113,6 +113,68 @@ class StoreSpec(_Section):
         return self
 
 
+LanguagePair = tuple[str, str]  # (source, target) language codes
+
+
+class EflomalSpec(_Section):
+    """eflomal settings (its own defaults). model: 1 = IBM1, 2 = + HMM, 3 = + fertility."""
+
+    model: Literal[1, 2, 3] = 3
+    n_samplers: int = Field(3, ge=1)
+    null_prior: float = Field(0.2, ge=0.0, le=1.0)
+    rel_iterations: float = Field(1.0, gt=0.0)
+
+
+class DictionarySpec(_Section):
+    """Dictionaries built from the links: p(t|s) = count / Σ count; top-N by p, ties by count, then word."""
+
+    top_n: int | None = Field(None, ge=1)  # translations kept per source word; None = all
+    min_count: int = Field(1, ge=1)
+    min_prob: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class AlignSpec(_Section):
+    """``babelscope align``: word links per language pair (eflomal or imported Pharaoh files) and dictionaries."""
+
+    pairs: list[LanguagePair] | None = None  # None = first corpus language to each other one
+    symmetrization: Literal["grow-diag-final-and", "intersection", "union"] = "grow-diag-final-and"
+    links: dict[str, Path] = Field(default_factory=dict)  # "src-tgt" -> Pharaoh file to import instead of eflomal
+    reverse_links: dict[str, Path] = Field(default_factory=dict)  # "src-tgt" -> reverse links; symmetrised
+    eflomal: EflomalSpec = Field(default_factory=EflomalSpec)
+    dictionary: DictionarySpec = Field(default_factory=DictionarySpec)
+
+
+class ColapSpec(_Section):
+    """COLAP token set: at most ``max_per_type`` occurrences per word type (reference: 15, first come)."""
+
+    enabled: bool = True
+    max_per_type: int = Field(15, ge=1)
+    sampling: Literal["first", "reservoir"] = "first"  # first = corpus order (reference); reservoir = seeded
+    seed: int = 0
+    min_frequency: int = Field(0, ge=0)  # types seen fewer times in the corpus are dropped
+    delete_frequency: int | None = Field(None, ge=0)  # types seen more often are dropped; None = never
+
+
+class CalignSpec(_Section):
+    """CALIGN token set: linked tokens only, at most ``max_per_pair`` per aligned (src, tgt) word pair."""
+
+    enabled: bool = True
+    pairs: list[LanguagePair] | None = None  # None = align.pairs (or its default)
+    side_pairs: list[tuple[Side, Side]] | None = None  # (src side, tgt side); None = each extracted side with itself
+    max_per_pair: int = Field(15, ge=1)
+    min_frequency: int = Field(0, ge=0)  # word pairs linked fewer times are dropped
+    delete_frequency: int | None = Field(None, ge=0)  # word pairs linked more often are dropped; None = never
+    duplicates: Literal["reference", "dedup"] = "reference"  # reference: a token enters once per kept link
+
+
+class SelectSpec(_Section):
+    """``babelscope select``: which stored rows enter a clustering (row indices, never vector copies)."""
+
+    max_sentence_words: int = Field(300, ge=1)  # drop a sentence pair if any language has this many words or more
+    colap: ColapSpec = Field(default_factory=ColapSpec)
+    calign: CalignSpec = Field(default_factory=CalignSpec)
+
+
 class Config(_Section):
     """A whole babelscope configuration file."""
 
@@ -120,6 +182,8 @@ class Config(_Section):
     corpus: CorpusSpec
     extract: ExtractSpec = Field(default_factory=ExtractSpec)
     store: StoreSpec = Field(default_factory=StoreSpec)
+    align: AlignSpec = Field(default_factory=AlignSpec)
+    select: SelectSpec = Field(default_factory=SelectSpec)
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
