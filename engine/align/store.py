@@ -1,0 +1,121 @@
+"""Links in the store (``links/{src}-{tgt}``) and the store's corpus as flat token arrays.
+
+A links group holds ``sentence``, ``src_pos``, ``tgt_pos`` (int32 [n_links]) and attrs (method, aligner,
+corpus hash, counts); it is trusted only once its ``complete`` attr is set, which is written last.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.align.links import Links
+from engine.errors import StoreError
+from engine.store import layout
+from engine.store.core import read_strings, remove_group
+
+__all__ = ["CorpusTokens", "corpus_tokens", "read_links", "write_array_1d", "write_links", "open_complete"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CorpusTokens:
+    """One language of the store's corpus, flattened.
+
+    offsets: int64 [n_sentences + 1]  tokens of sentence s are ``offsets[s]:offsets[s+1]``
+    type_id: int32 [n_tokens]         type of each token (index into ``vocab``), in corpus order
+    """
+
+    lang: str
+    offsets: np.ndarray
+    type_id: np.ndarray
+    vocab: list[str]
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """int64 [n_sentences] words per sentence."""
+        return np.diff(self.offsets)
+
+    def words(self, sentence: int) -> list[str]:
+        """The words of one sentence."""
+        ids = self.type_id[self.offsets[sentence]:self.offsets[sentence + 1]]
+        return [self.vocab[i] for i in ids.tolist()]
+
+    def sentences(self) -> list[list[str]]:
+        """Every sentence as a list of words."""
+        return [self.words(s) for s in range(self.n_sentences)]
+
+    def token_index(self, sentence: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """int64 flat token index of (sentence, position) pairs (arrays of one shape)."""
+        return self.offsets[np.asarray(sentence, dtype=np.int64)] + np.asarray(position, dtype=np.int64)
+
+
+def corpus_tokens(root: Any, lang: str) -> CorpusTokens:
+    """Read ``corpus/{lang}`` and ``vocab/{lang}`` of a store into a :class:`CorpusTokens`."""
+    if not root.attrs.get("corpus_complete"):
+        raise StoreError("the store's corpus section is incomplete; re-run extract or align to rewrite it")
+    languages = list(root.attrs.get("languages", []))
+    if lang not in languages:
+        raise StoreError(f"store has no language {lang!r}; it holds {languages}")
+    sentences = read_strings(root, layout.corpus_path(lang))
+    vocab = read_strings(root, layout.vocab_path(lang))
+    index = {word: i for i, word in enumerate(vocab)}
+    lengths = np.zeros(len(sentences) + 1, dtype=np.int64)
+    ids: list[int] = []
+    for s, text in enumerate(sentences):
+        words = text.split(" ") if text else []
+        try:
+            ids.extend(index[w] for w in words)
+        except KeyError as exc:
+            raise StoreError(f"corpus/{lang} sentence {s} holds word {exc.args[0]!r}, missing from vocab/{lang}; "
+                             f"the store is damaged") from None
+        lengths[s + 1] = len(words)
+    return CorpusTokens(lang, np.cumsum(lengths), np.asarray(ids, dtype=np.int32), vocab)
+
+
+def write_array_1d(group: Any, name: str, values: np.ndarray, dtype: str) -> None:
+    """Write a 1-D array (chunks of at most 65,536 rows), replacing any previous one."""
+    values = np.asarray(values, dtype=dtype)
+    chunk = max(1, min(int(values.shape[0]), 65536))
+    array = group.create_array(name, shape=values.shape, dtype=dtype, chunks=(chunk,), overwrite=True)
+    if values.shape[0]:
+        array[:] = values
+
+
+def open_complete(root: Any, name: str, what: str, hint: str) -> Any:
+    """The group ``name``, refusing a missing or incomplete one (``what`` and ``hint`` go into the message)."""
+    if name not in root:
+        raise StoreError(f"store has no {what} ({name!r}); {hint}")
+    group = root[name]
+    if not group.attrs.get("complete"):
+        raise StoreError(f"{what} {name!r} is incomplete (interrupted run?); {hint}")
+    return group
+
+
+def write_links(root: Any, src: str, tgt: str, links: Links, attrs: dict[str, Any]) -> None:
+    """Store ``links`` under ``links/{src}-{tgt}`` (replacing what was there); ``complete`` is set last."""
+    name = layout.links_path(src, tgt)
+    remove_group(root, name)
+    group = root.require_group(name)
+    group.attrs.update({**attrs, "src": src, "tgt": tgt, "n_links": len(links), "complete": False})
+    write_array_1d(group, "sentence", links.sentence, "int32")
+    write_array_1d(group, "src_pos", links.src, "int32")
+    write_array_1d(group, "tgt_pos", links.tgt, "int32")
+    group.attrs["complete"] = True
+    log.info("stored %d links in %s", len(links), name)
+
+
+def read_links(root: Any, src: str, tgt: str) -> tuple[Links, dict[str, Any]]:
+    """The complete links of a language pair and their attrs."""
+    group = open_complete(root, layout.links_path(src, tgt), f"links {src}-{tgt}", "run `babelscope align`")
+    links = Links(group["sentence"][:].astype(np.int32), group["src_pos"][:].astype(np.int32),
+                  group["tgt_pos"][:].astype(np.int32))
+    return links, dict(group.attrs)
