@@ -1,0 +1,171 @@
+"""The align stage: word links per language pair into the store, then a dictionary from them.
+
+For each pair (src, tgt) of ``align.pairs``: run eflomal forward and reverse over the store's word-tokenized
+sentences and symmetrise (or import Pharaoh files), store ``links/{src}-{tgt}``, then build and store
+``dictionaries/{src}-{tgt}``. Links whose settings and corpus are unchanged are reused (``overwrite`` redoes
+them); the dictionary is always rebuilt (cheap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.align.eflomal_backend import EflomalOptions, run_eflomal
+from engine.align.links import Links, read_pharaoh, write_pharaoh
+from engine.align.store import CorpusTokens, corpus_tokens, read_links, write_links
+from engine.align.symmetrize import symmetrize
+from engine.config import Config, DictionarySpec, content_hash
+from engine.dictionary.build import dictionary_from_links
+from engine.dictionary.io import write_reference
+from engine.dictionary.store import write_store_dictionary
+from engine.errors import ConfigError, InputDataError
+from engine.store import layout
+
+__all__ = ["AlignSummary", "align_pair", "resolve_pairs", "run_align"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AlignSummary:
+    """What aligning one language pair did."""
+
+    src: str
+    tgt: str
+    n_sentences: int
+    n_links: int
+    aligner: str
+    method: str
+    reused: bool
+    seconds: float
+    n_dictionary_entries: int
+    n_dictionary_words: int
+
+
+def resolve_pairs(pairs: list[tuple[str, str]] | None, languages: list[str], owner: str = "align.pairs"
+                  ) -> list[tuple[str, str]]:
+    """The configured pairs checked against the corpus languages; default: first language to each other."""
+    if pairs is None:
+        if len(languages) < 2:
+            raise ConfigError(f"{owner}: alignment needs at least two corpus languages; got {languages}")
+        return [(languages[0], other) for other in languages[1:]]
+    seen = set()
+    for src, tgt in pairs:
+        for lang in (src, tgt):
+            if lang not in languages:
+                raise ConfigError(f"{owner} names language {lang!r}, not in the corpus languages {languages}")
+        if src == tgt:
+            raise ConfigError(f"{owner} pairs a language with itself: [{src}, {tgt}]")
+        if (src, tgt) in seen:
+            raise ConfigError(f"{owner} lists the pair [{src}, {tgt}] twice")
+        seen.add((src, tgt))
+    return list(pairs)
+
+
+def _file_digest(path: Path) -> str:
+    if not path.is_file():
+        raise InputDataError(f"links file {str(path)!r} does not exist")
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _aligner_version() -> str:
+    try:
+        return f"eflomal {version('eflomal')}"
+    except PackageNotFoundError:
+        return "eflomal"
+
+
+def align_pair(root: Any, src: str, tgt: str, *, method: str = "grow-diag-final-and",
+               options: EflomalOptions | None = None, links_file: Path | None = None,
+               reverse_file: Path | None = None, dictionary: DictionarySpec | None = None,
+               overwrite: bool = False, export_dir: Path | None = None) -> AlignSummary:
+    """Align one pair in the store ``root`` (an open ``r+`` group) and build its dictionary.
+
+    ``links_file`` alone imports already symmetrised Pharaoh links; with ``reverse_file`` the two are
+    symmetrised with ``method``; without files eflomal runs with ``options``.
+    """
+    if reverse_file is not None and links_file is None:
+        raise ConfigError(f"reverse links for {src}-{tgt} need forward links too (align.links.{src}-{tgt})")
+    started = time.perf_counter()
+    src_tokens, tgt_tokens = corpus_tokens(root, src), corpus_tokens(root, tgt)
+    options = options or EflomalOptions()
+    if links_file is None:
+        source: dict[str, Any] = {"aligner": _aligner_version(), "options": options.as_dict()}
+    else:
+        source = {"aligner": "imported", "links_file": str(links_file), "links_sha256": _file_digest(links_file)}
+        if reverse_file is not None:
+            source.update(reverse_file=str(reverse_file), reverse_sha256=_file_digest(reverse_file))
+    effective = method if (links_file is None or reverse_file is not None) else "as imported"
+    key = content_hash({"pair": [src, tgt], "method": effective, "source": source,
+                        "corpus_hash": root.attrs.get("corpus_hash")})
+    name = layout.links_path(src, tgt)
+    held = root[name].attrs if name in root else {}
+    reused = not overwrite and held.get("complete") and held.get("align_hash") == key
+    if reused:
+        log.info("%s: links complete with the same settings, reused", name)
+        links, _ = read_links(root, src, tgt)
+    else:
+        links, counts = _compute_links(src_tokens, tgt_tokens, method, options, links_file, reverse_file)
+        write_links(root, src, tgt, links, {**source, **counts, "method": effective, "align_hash": key,
+                                            "corpus_hash": root.attrs.get("corpus_hash"),
+                                            "deterministic": links_file is not None,
+                                            "engine_version": __version__})
+    spec = dictionary or DictionarySpec()
+    built = dictionary_from_links(links, src_tokens, tgt_tokens, top_n=spec.top_n, min_count=spec.min_count,
+                                  min_prob=spec.min_prob)
+    write_store_dictionary(root, src, tgt, built, {"align_hash": key, "engine_version": __version__})
+    if export_dir is not None:
+        export_dir = Path(export_dir)
+        write_pharaoh(export_dir / f"{layout.pair_name(src, tgt)}.links", links, src_tokens.n_sentences)
+        write_reference(export_dir / f"{layout.pair_name(src, tgt)}.dict.txt", built)
+    seconds = time.perf_counter() - started
+    return AlignSummary(src, tgt, src_tokens.n_sentences, len(links), source["aligner"], effective, bool(reused),
+                        seconds, len(built), len(set(built.src)))
+
+
+def _compute_links(src_tokens: CorpusTokens, tgt_tokens: CorpusTokens, method: str, options: EflomalOptions,
+                   links_file: Path | None, reverse_file: Path | None) -> tuple[Links, dict[str, int]]:
+    src_len, tgt_len = src_tokens.lengths, tgt_tokens.lengths
+    if links_file is None:
+        forward, reverse = run_eflomal(src_tokens.sentences(), tgt_tokens.sentences(), options)
+    else:
+        forward = read_pharaoh(links_file, src_len, tgt_len)
+        if reverse_file is None:
+            return forward, {"n_forward": len(forward)}
+        reverse = read_pharaoh(reverse_file, src_len, tgt_len)
+    links = symmetrize(forward, reverse, method)
+    return links, {"n_forward": len(forward), "n_reverse": len(reverse)}
+
+
+def run_align(config: Config, *, overwrite: bool = False, export_dir: Path | None = None) -> list[AlignSummary]:
+    """Align every configured pair of ``config`` (creating the store's corpus section if needed)."""
+    from engine.extract.run import load_corpus
+    from engine.store import init_store
+
+    spec = config.align
+    languages = list(config.corpus.languages)
+    pairs = resolve_pairs(spec.pairs, languages)
+    names = {layout.pair_name(s, t) for s, t in pairs}
+    for field_name, files in (("links", spec.links), ("reverse_links", spec.reverse_links)):
+        for pair_key in files:
+            if pair_key not in names:
+                raise ConfigError(f"align.{field_name} has key {pair_key!r}; expected one of the aligned pairs "
+                                  f"{sorted(names)} (written src-tgt)")
+    corpus = load_corpus(config)
+    root = init_store(config.store.path, corpus)
+    options = EflomalOptions(model=spec.eflomal.model, n_samplers=spec.eflomal.n_samplers,
+                             null_prior=spec.eflomal.null_prior, rel_iterations=spec.eflomal.rel_iterations)
+    summaries = []
+    for src, tgt in pairs:
+        pair_key = layout.pair_name(src, tgt)
+        summaries.append(align_pair(root, src, tgt, method=spec.symmetrization, options=options,
+                                    links_file=spec.links.get(pair_key), reverse_file=spec.reverse_links.get(pair_key),
+                                    dictionary=spec.dictionary, overwrite=overwrite, export_dir=export_dir))
+    return summaries
