@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 _MAX_BLOCK_NNZ = 40_000_000  # entries of the stacked [D · A_tᵀ > 0] per block of repetitions
+_MAX_DENSE = 1 << 24  # cells of one dense block of match counts
 
 
 def _check_index(name: str, owner: str, values: Any, bound: int) -> None:
@@ -50,14 +51,21 @@ def membership(rows: Any, cols: Any, n_rows: int, n_cols: int) -> Any:
     return _membership(xp, rows, cols, n_rows, n_cols)
 
 
+def _unique_sorted(xp: Any, key: Any) -> Any:
+    """Sorted distinct values of an int64 array (sort + neighbour test; faster than ``unique`` here)."""
+    key = xp.sort(key)
+    keep = xp.ones(key.shape[0], dtype=bool)
+    keep[1:] = key[1:] != key[:-1]
+    return key[keep]
+
+
 def _membership(xp: Any, rows: Any, cols: Any, n_rows: int, n_cols: int) -> Any:
     sp = sparse_module(xp)
-    data = xp.ones(rows.shape[0], dtype=xp.float32)
-    coo = sp.coo_matrix((data, (rows.astype(xp.int32), cols.astype(xp.int32))), shape=(n_rows, n_cols))
-    coo.sum_duplicates()
-    matrix = coo.tocsr()
-    matrix.data.fill(1)
-    return matrix
+    key = _unique_sorted(xp, rows.astype(xp.int64) * max(n_cols, 1) + cols.astype(xp.int64))
+    indptr = xp.zeros(n_rows + 1, dtype=xp.int64)
+    indptr[1:] = xp.cumsum(xp.bincount(key // max(n_cols, 1), minlength=n_rows))
+    return sp.csr_matrix((xp.ones(key.shape[0], dtype=xp.float32), (key % max(n_cols, 1)).astype(xp.int32),
+                          indptr), shape=(n_rows, n_cols))
 
 
 def row_counts(matrix: Any) -> Any:
@@ -71,8 +79,8 @@ def cluster_type_counts(labels: Any, types: Any, n_clusters: int, n_types: int) 
     xp = get_array_module(labels, types)
     _check_index("labels", "cluster_type_counts", labels, n_clusters)
     _check_index("types", "cluster_type_counts", types, n_types)
-    key = xp.unique(labels.astype(xp.int64) * n_types + types.astype(xp.int64))
-    n_distinct = xp.bincount(key // n_types, minlength=n_clusters).astype(xp.int64)
+    key = _unique_sorted(xp, labels.astype(xp.int64) * max(n_types, 1) + types.astype(xp.int64))
+    n_distinct = xp.bincount(key // max(n_types, 1), minlength=n_clusters).astype(xp.int64)
     n_tokens = xp.bincount(labels.astype(xp.int64), minlength=n_clusters).astype(xp.int64)
     return n_distinct, n_tokens
 
@@ -113,35 +121,43 @@ def best_matches(matches: Any, size_src: Any, size_tgt: Any, size_ratio: float |
         raise BabelscopeError(param_message("matches", "best_matches", f"of shape ({size_src.shape[0]}, "
                                             f"{size_tgt.shape[0]}) from the sizes", matches.shape))
     xp = get_array_module(size_src, size_tgt)
-    coo = matches.tocoo()
-    rows, cols = coo.row.astype(xp.int64), coo.col.astype(xp.int64)
-    return _best_per_key(xp, rows, cols, rows, cols, coo.data, size_src, size_tgt, size_ratio,
-                         size_src.shape[0])
+    best_t, best_m = _best_in_groups(xp, matches, size_src, size_tgt, size_ratio, 1)
+    return best_t[:, 0], best_m[:, 0]
 
 
-def _best_per_key(xp: Any, keys: Any, cols: Any, src: Any, tgt: Any, data: Any, size_src: Any, size_tgt: Any,
-                  size_ratio: float | None, n_keys: int) -> tuple[Any, Any]:
-    """Per key, the column with the largest count (lowest column on ties) among admissible entries."""
-    counts = xp.rint(data).astype(xp.int64)
-    keep = counts > 0
-    if size_ratio is not None:
-        keep &= size_src[src] / size_tgt[tgt] > size_ratio
-    keys, cols, counts = keys[keep], cols[keep], counts[keep]
-    order = xp.lexsort(xp.stack([cols, -counts, keys]))
-    keys, cols, counts = keys[order], cols[order], counts[order]
-    first = xp.ones(keys.shape[0], dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    best_t = xp.full(n_keys, -1, dtype=xp.int64)
-    best_m = xp.zeros(n_keys, dtype=xp.int64)
-    best_t[keys[first]] = cols[first]
-    best_m[keys[first]] = counts[first]
+def _best_in_groups(xp: Any, matches: Any, size_src: Any, size_tgt: Any, size_ratio: float | None,
+                    n_groups: int) -> tuple[Any, Any]:
+    """Row-wise best over each group of K' columns of matches [K, n_groups·K']: two int64 [K, n_groups].
+
+    Works on dense row blocks of at most ``_MAX_DENSE`` cells; ``argmax`` keeps the lowest column on ties.
+    """
+    k_src, k_tgt = matches.shape[0], size_tgt.shape[0]
+    best_t = xp.full((k_src, n_groups), -1, dtype=xp.int64)
+    best_m = xp.zeros((k_src, n_groups), dtype=xp.int64)
+    if k_tgt == 0:
+        return best_t, best_m
+    rows_per_block = max(1, _MAX_DENSE // (n_groups * k_tgt))
+    for start in range(0, k_src, rows_per_block):
+        stop = min(k_src, start + rows_per_block)
+        dense = matches[start:stop].toarray().reshape(stop - start, n_groups, k_tgt)  # float32, exact counts
+        if size_ratio is not None and size_ratio > 0:  # m > 0 means both sizes > 0, so |S|/|T| > 0 holds
+            with np.errstate(divide="ignore", invalid="ignore"):
+                admissible = size_src[start:stop, None] / size_tgt[None, :] > size_ratio
+            dense *= admissible[:, None, :]
+        arg = xp.argmax(dense, axis=2)
+        top = xp.rint(xp.take_along_axis(dense, arg[..., None], axis=2)[..., 0]).astype(xp.int64)
+        best_m[start:stop] = top
+        best_t[start:stop] = xp.where(top > 0, arg, -1)
     return best_t, best_m
 
 
 def random_permutations(n: int, repeats: int, seed: int) -> np.ndarray:
     """Seeded permutations of ``range(n)``, made on the host: int64 [repeats, n] (device-independent)."""
     rng = np.random.default_rng(seed)
-    return rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (repeats, n)), axis=1)
+    out = np.empty((repeats, n), dtype=np.int64)
+    for r in range(repeats):  # one row at a time: faster than Generator.permuted on a broadcast 2-D array
+        out[r] = rng.permutation(n)
+    return out
 
 
 def shuffled_best_matches(a_src: Any, dictionary: Any, a_tgt: Any, perms: Any, size_src: Any, size_tgt: Any,
@@ -165,8 +181,9 @@ def _shuffled_best_matches(xp: Any, a_src: Any, dictionary: Any, a_tgt: Any, per
     sp = sparse_module(xp)
     n_reps, n_tgt = perms.shape
     k_src, k_tgt = a_src.shape[0], a_tgt.shape[0]
-    base_nnz = max(1, int(_match_counts(a_src, dictionary, a_tgt).nnz) + a_tgt.nnz + dictionary.nnz)
-    per_block = max(1, min(n_reps, _MAX_BLOCK_NNZ // base_nnz))
+    clusters_per_type = max(1.0, a_tgt.nnz / max(1, n_tgt))
+    per_rep = max(1, int(dictionary.nnz * clusters_per_type) + a_tgt.nnz)  # ~ nnz of one [D · A_tᵀ]
+    per_block = max(1, min(n_reps, _MAX_BLOCK_NNZ // per_rep))
     inverse = xp.argsort(perms, axis=1)
     out = xp.zeros((n_reps, k_src), dtype=xp.int64)
     indptr = a_tgt.indptr.astype(xp.int64)
@@ -178,10 +195,7 @@ def _shuffled_best_matches(xp: Any, a_src: Any, dictionary: Any, a_tgt: Any, per
         stacked = sp.csr_matrix((xp.ones(n_block * a_tgt.nnz, dtype=xp.float32),
                                  block[:, a_tgt.indices].ravel().astype(xp.int32),
                                  stacked_indptr), shape=(n_block * k_tgt, n_tgt))
-        coo = _match_counts(a_src, dictionary, stacked).tocoo()
-        rows, cols = coo.row.astype(xp.int64), coo.col.astype(xp.int64)
-        rep, tgt = cols // k_tgt, cols % k_tgt
-        _, best_m = _best_per_key(xp, rep * k_src + rows, tgt, rows, tgt, coo.data, size_src, size_tgt,
-                                  size_ratio, n_block * k_src)
-        out[start:start + n_block] = best_m.reshape(n_block, k_src)
+        matches = _match_counts(a_src, dictionary, stacked)  # [K, n_block·K']
+        _, best_m = _best_in_groups(xp, matches, size_src, size_tgt, size_ratio, n_block)
+        out[start:start + n_block] = best_m.T
     return out
