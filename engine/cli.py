@@ -110,5 +110,85 @@ def material_prepare(
         _fail(exc)
 
 
+metrics_app = typer.Typer(help="CALIGN and COLAP on cluster files made elsewhere (ConceptX / reference format).",
+                          no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+RepeatsOption = Annotated[int, typer.Option(help="Permutation-null repetitions (0 = none).")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the permutations.")]
+DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda[:i] (CuPy).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")]
+OutOption = Annotated[Path | None, typer.Option(help="Also write the full result (per cluster) as JSON here.")]
+
+
+def _metrics_output(lines: list[str], payload: dict, as_json: bool, out: Path | None) -> None:
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    typer.echo(json.dumps(payload, indent=2) if as_json else "\n".join(lines))
+
+
+@metrics_app.command("calign")
+def metrics_calign(
+    src_clusters: Annotated[Path, typer.Option(help="Source cluster file (word|||...|||cluster).")],
+    tgt_clusters: Annotated[Path, typer.Option(help="Target cluster file.")],
+    dictionary: Annotated[Path, typer.Option(help="Dictionary 'src -> tgt: Probability = p, Count = c'.")],
+    reverse_dictionary: Annotated[Path | None, typer.Option(
+        help="Target -> source dictionary for the backward direction (default: the forward one read backwards).")
+    ] = None,
+    theta: Annotated[float, typer.Option(help="theta_A, a fraction: aligned iff match share > theta.")] = 0.9,
+    top_n: Annotated[int, typer.Option(help="Translations kept per source word.")] = 5,
+    min_types: Annotated[int, typer.Option(help="Eligible iff |S| > min_types (the reference's 'types').")] = 0,
+    size_ratio: Annotated[float, typer.Option(help="Admissible target iff |S|/|T| > size_ratio.")] = 0.0,
+    mode: Annotated[str, typer.Option(help="Top-N by 'sorted' probability, or 'reference' file order.")] = "sorted",
+    one_direction: Annotated[bool, typer.Option(help="Only source -> target.")] = False,
+    repeats: RepeatsOption = 20,
+    seed: SeedOption = 0,
+    device: DeviceOption = "cpu",
+    as_json: JsonOption = False,
+    out: OutOption = None,
+) -> None:
+    """CALIGN of two cluster files with a reference-format dictionary (both directions and their mean)."""
+    from engine.metrics import calign, read_reference_dictionary, type_clusters_from_file
+    from engine.metrics.summary import calign_lines
+
+    try:
+        src, tgt = type_clusters_from_file(src_clusters), type_clusters_from_file(tgt_clusters)
+        forward = read_reference_dictionary(dictionary, mode=mode)
+        backward = read_reference_dictionary(reverse_dictionary, mode=mode) if reverse_dictionary else None
+        result = calign(src, tgt, forward, theta=theta, top_n=top_n, min_types=min_types, size_ratio=size_ratio,
+                        mode=mode, reverse_dictionary=backward, both_directions=not one_direction,
+                        repeats=repeats, seed=seed, device=device)
+    except BabelscopeError as exc:
+        _fail(exc)
+    _metrics_output(calign_lines(result, src_clusters.name, tgt_clusters.name), result.to_dict(per_cluster=True),
+                    as_json, out)
+
+
+@metrics_app.command("colap")
+def metrics_colap(
+    clusters: Annotated[Path, typer.Option(help="Joint file word|||occurrence|||sentence|||position|||cluster.")],
+    split: Annotated[int, typer.Option(help="Sentences < split are the first language, the rest the second.")],
+    languages: Annotated[str, typer.Option(help="Names of the two languages, comma-separated.")] = "src,tgt",
+    theta: Annotated[float, typer.Option(help="theta_O as a FRACTION (the reference's 30 is 0.3).")] = 0.3,
+    repeats: RepeatsOption = 20,
+    seed: SeedOption = 0,
+    device: DeviceOption = "cpu",
+    as_json: JsonOption = False,
+    out: OutOption = None,
+) -> None:
+    """COLAP of a joint cluster file, languages from the reference's sentence-index split."""
+    from engine.metrics import colap, joint_tokens_from_file
+    from engine.metrics.summary import colap_lines
+
+    try:
+        names = [name.strip() for name in languages.split(",")]
+        labels, langs, cluster_names = joint_tokens_from_file(clusters, split, names)
+        result = colap(labels, langs, languages=names, names=cluster_names, theta=theta, repeats=repeats,
+                       seed=seed, device=device)
+    except BabelscopeError as exc:
+        _fail(exc)
+    _metrics_output(colap_lines(result), result.to_dict(per_cluster=True), as_json, out)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
