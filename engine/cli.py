@@ -61,6 +61,50 @@ def extract(
 
 
 @app.command()
+def align(
+    config: Annotated[Path, typer.Argument(help="YAML config file.")],
+    set_: SetOption = None,
+    overwrite: Annotated[bool, typer.Option(help="Re-align pairs whose links are already stored.")] = False,
+    export: Annotated[Path | None, typer.Option(help="Also write Pharaoh links and reference dictionaries here.")]
+    = None,
+) -> None:
+    """Word-align each configured language pair (eflomal or imported links) and build its dictionary."""
+    from engine.align import run_align
+    from engine.config import load_config
+
+    try:
+        cfg = load_config(config, set_ or [])
+        summaries = run_align(cfg, overwrite=overwrite, export_dir=export)
+    except BabelscopeError as exc:
+        _fail(exc)
+    for s in summaries:
+        state = "reused" if s.reused else f"{s.seconds:.1f} s"
+        typer.echo(f"{s.src}-{s.tgt}: {s.n_links} links over {s.n_sentences} sentence pairs ({s.aligner}, "
+                   f"{s.method}, {state}); dictionary {s.n_dictionary_entries} entries for "
+                   f"{s.n_dictionary_words} words")
+    typer.echo(f"store: {cfg.store.path}")
+
+
+@app.command()
+def select(
+    config: Annotated[Path, typer.Argument(help="YAML config file.")],
+    set_: SetOption = None,
+) -> None:
+    """Choose the rows that enter the COLAP and CALIGN clusterings (stored as row indices)."""
+    from engine.config import load_config
+    from engine.select import run_select
+
+    try:
+        cfg = load_config(config, set_ or [])
+        summaries = run_select(cfg)
+    except BabelscopeError as exc:
+        _fail(exc)
+    for s in summaries:
+        typer.echo(f"{s.name} {s.model}/{s.side}/{s.lang}: {s.n_rows} rows, {s.n_types} types")
+    typer.echo(f"store: {cfg.store.path}")
+
+
+@app.command()
 def info(
     store: Annotated[Path, typer.Argument(help="Path of a babelscope store (.zarr).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
