@@ -82,7 +82,7 @@ def literal_calign_rows(rows, src_sets, tgt_sets, top, theta, min_types, size_ra
     return counts, np.array(best), np.array(aligned)
 
 
-def bench_calign(k: int, n_types: int, top_n: int, repeats: int, seed: int) -> list[dict]:
+def bench_calign(k: int, n_types: int, top_n: int, repeats: int, seed: int, device: str) -> list[dict]:
     from engine.metrics import TypeClusters, calign
     from kernels import calign as kc
 
@@ -103,7 +103,7 @@ def bench_calign(k: int, n_types: int, top_n: int, repeats: int, seed: int) -> l
     kernel_s, (matches, (best_t, _)) = best_of(5, lambda: kernel(*matrices))
     arrays_s, _ = best_of(5, lambda: kernel(*build()))
     run = lambda r: calign(src, tgt, pairs, theta=theta, min_types=min_types, size_ratio=size_ratio,  # noqa: E731
-                           both_directions=False, repeats=r, seed=seed)
+                           both_directions=False, repeats=r, seed=seed, device=device)
     calign_s, result = best_of(3, lambda: run(0))
     null_s, null_result = best_of(1, lambda: run(repeats))
 
@@ -159,7 +159,7 @@ def literal_colap(labels, langs, n_langs, theta):
     return members, overlapping
 
 
-def bench_colap(k: int, n_tokens: int, repeats: int, seed: int) -> list[dict]:
+def bench_colap(k: int, n_tokens: int, repeats: int, seed: int, device: str) -> list[dict]:
     from engine.metrics import colap
     from kernels.colap import label_language_counts
 
@@ -167,9 +167,10 @@ def bench_colap(k: int, n_tokens: int, repeats: int, seed: int) -> list[dict]:
     labels = rng.integers(0, k, n_tokens)
     langs = (rng.random(n_tokens) < 0.15 + 0.7 * (labels % 3 == 0)).astype(np.int64)  # a third of them mixed
     kernel_s, counts = best_of(5, lambda: label_language_counts(labels, langs, k, 2))
-    colap_s, result = best_of(3, lambda: colap(labels, langs, languages=["a", "b"], theta=0.3, repeats=0))
+    colap_s, result = best_of(3, lambda: colap(labels, langs, languages=["a", "b"], theta=0.3, repeats=0,
+                                               device=device))
     null_s, null_result = best_of(1, lambda: colap(labels, langs, languages=["a", "b"], theta=0.3,
-                                                   repeats=repeats, seed=seed))
+                                                   repeats=repeats, seed=seed, device=device))
     label_list, lang_list = labels.tolist(), langs.tolist()
     start = time.perf_counter()
     members, overlapping = literal_colap(label_list, lang_list, 2, 0.3)
@@ -200,13 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=300_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda[:i] | auto for calign()/colap() rows")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
     if args.smoke:
         args.clusters, args.types, args.tokens, args.repeats = 20, 500, 3_000, 3
-    rows = bench_calign(args.clusters, args.types, args.top_n, args.repeats, args.seed)
-    rows += bench_colap(args.clusters, args.tokens, args.repeats, args.seed)
+    rows = bench_calign(args.clusters, args.types, args.top_n, args.repeats, args.seed, args.device)
+    rows += bench_colap(args.clusters, args.tokens, args.repeats, args.seed, args.device)
     for row in rows:
         row["literal"] = f"{row['literal_s']:.3g} s" + (" (extrapolated)" if row["literal_extrapolated"] else "")
     print(markdown_table(rows, ["metric", "size", "what", "babelscope_s", "literal", "speedup", "identical"]))
