@@ -134,7 +134,7 @@ def gather_indices(
 
     ``row_of[b]`` maps word position -> output slot (or -1) for segment b. Returns
     (token_index int64 [n_tok], slot int64 [n_tok], n_slots) where for ``first``/``last`` each slot has
-    exactly one token, for ``mean`` every token of the word.
+    exactly one token (tokens are then ordered by slot), for ``mean`` every token of the word.
     """
     tok_parts, slot_parts = [], []
     for b, seg in enumerate(batch):
@@ -154,6 +154,9 @@ def gather_indices(
         slot_parts.append(slots.astype(np.int64))
     tokens = np.concatenate(tok_parts) if tok_parts else np.zeros(0, np.int64)
     slots = np.concatenate(slot_parts) if slot_parts else np.zeros(0, np.int64)
+    if aggregation in ("first", "last"):  # one token per slot: order tokens by slot so slot i <-> tokens[i]
+        order = np.argsort(slots, kind="stable")
+        tokens, slots = tokens[order], slots[order]
     return tokens, slots, int(slots.max()) + 1 if len(slots) else 0
 
 
@@ -174,6 +177,6 @@ def aggregate(
             acc = torch.zeros((n_slots, hidden), dtype=torch.float32, device=flat.device)
             acc.index_add_(0, slots, flat.index_select(0, tokens).float())
             out[li] = (acc / counts[:, None]).to(torch.float16)
-        else:
-            out[li, slots] = flat.index_select(0, tokens).to(torch.float16)
+        else:  # tokens are ordered by slot (see gather_indices)
+            out[li].copy_(flat.index_select(0, tokens))
     return out
