@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 CONFIG ?= configs/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev bench lint clean
+.PHONY: run test install install-dev bench bench-smoke lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: install
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(PY) benchmarks/run.py
+
+bench-smoke: install-dev
+	$(PY) benchmarks/run.py --smoke
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

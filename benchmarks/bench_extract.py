@@ -1,0 +1,173 @@
+"""Extraction throughput and memory: babelscope vs a bare forward pass vs the reference way.
+
+Same model (me5-small, all 13 layers), same sentences, same machine, one run:
+- ceiling: the same length-bucketed batches through the model, all hidden states kept, nothing stored;
+- babelscope: the extraction stage into a fresh Zarr store (tokenisation, gathering, fp16, writing);
+- reference way: one sentence at a time, per-word re-tokenisation, all layers, JSON lines with 8-decimal
+  floats (a literal re-implementation of the released extraction's approach), timed on a subset.
+Memory: peak RSS of the extraction stage in a child process at 1x and 4x the corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import best_of, markdown_table, write_result  # noqa: E402
+
+log = logging.getLogger("bench_extract")
+
+
+def _config(store: Path, verses: int, dtype: str = "float32", languages=("en",)):
+    from engine.config import validate_config
+
+    return validate_config({
+        "models": [{"name": "me5-small"}],
+        "corpus": {"source": "bible", "languages": list(languages), "count": verses},
+        "extract": {"dtype": dtype, "device": "cpu"},
+        "store": {"path": str(store)},
+    })
+
+
+def _babelscope(loaded, config, sentences, dtype) -> float:
+    """Seconds for the extraction stage of one language into a fresh store."""
+    import torch
+
+    from engine.extract import load_corpus
+    from engine.extract.stage import extract_language
+    from engine.store import init_store
+
+    corpus = load_corpus(config)
+    root = init_store(config.store.path, corpus, overwrite=True)
+    start = time.perf_counter()
+    extract_language(root, loaded, "encoder", "en", config, sentences, None, corpus.content_hash(),
+                     dtype, torch.device("cpu"), overwrite=True, progress=False)
+    return time.perf_counter() - start
+
+
+def _bare_forward(loaded, config, sentences, dtype) -> float:
+    """Seconds for the same batches through the model, keeping every hidden state, storing nothing."""
+    import torch
+
+    from engine.extract.forward import _pad
+    from engine.extract.plan import make_batches, plan_sentences
+
+    plans = plan_sentences(loaded.tokenizer, sentences, 0, loaded.max_tokens, "window")
+    batches = make_batches([s for p in plans for s in p.segments], config.extract.batch_tokens,
+                           config.extract.max_batch_size)
+    pad = loaded.tokenizer.pad_token_id
+    start = time.perf_counter()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+        for batch in batches:
+            ids, mask = _pad([s.input_ids for s in batch], pad, torch.device("cpu"))
+            loaded.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    return time.perf_counter() - start
+
+
+def _reference_way(loaded, sentences, out_file: Path) -> float:
+    """Seconds for the one-sentence-at-a-time JSON extraction of ``sentences``."""
+    import torch
+
+    tokenizer, model = loaded.tokenizer, loaded.model
+    start = time.perf_counter()
+    with open(out_file, "w", encoding="utf-8") as fh, torch.no_grad():
+        for index, words in enumerate(sentences):
+            counts = [len(tokenizer.tokenize(word)) for word in words]  # per-word re-tokenisation
+            ids = tokenizer(" ".join(words), return_tensors="pt")
+            states = model(**ids, output_hidden_states=True).hidden_states
+            stacked = torch.stack(states)[:, 0].numpy()  # [layers, tokens, hidden]
+            ends = np.cumsum(counts)  # last subword of each word, after the <s> token
+            features = []
+            for word, end in zip(words, ends, strict=True):
+                position = min(int(end), stacked.shape[1] - 2)
+                features.append({"token": word, "layers": [
+                    {"index": layer, "values": [round(float(x), 8) for x in stacked[layer, position]]}
+                    for layer in range(stacked.shape[0])]})
+            fh.write(json.dumps({"linex_index": index, "features": features}) + "\n")
+    return time.perf_counter() - start
+
+
+def _child_peak_rss(verses: int) -> float:
+    """Peak RSS (MiB) of a child process that runs the extraction of ``verses`` English verses."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root, store = str(Path(__file__).resolve().parent.parent), str(Path(tmp) / "m.zarr")
+        code = (
+            f"import sys; sys.path.insert(0, {root!r})\n"
+            "from benchmarks.bench_extract import _config\n"
+            "from engine.extract import run_extraction\n"
+            f"run_extraction(_config({store!r}, {verses}), progress=False)\n"
+            "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to check the script runs")
+    parser.add_argument("--verses", type=int, default=400)
+    parser.add_argument("--reference-verses", type=int, default=40)
+    parser.add_argument("--bf16-verses", type=int, default=60, help="bfloat16 is slow on CPUs without bf16 units")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.smoke:
+        args.verses, args.reference_verses, args.bf16_verses, args.repeats = 12, 3, 4, 1
+
+    import torch
+
+    from engine.corpus import load_bible
+    from engine.extract.models import load_model
+    from engine.material import prepare_material
+
+    prepare_material("me5-small")
+    loaded = load_model(_config(Path("unused"), 1).models[0], torch.device("cpu"))
+    sentences = load_bible(["en"], count=args.verses).words("en")
+    ref_sentences = sentences[: args.reference_verses]
+    ref_words = sum(map(len, ref_sentences))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for dtype_name, dtype, verses in (("float32", torch.float32, args.verses),
+                                          ("bfloat16", torch.bfloat16, min(args.bf16_verses, args.verses))):
+            config = _config(Path(tmp) / f"{dtype_name}.zarr", verses, dtype_name)
+            part = sentences[:verses]
+            words = sum(map(len, part))
+            t_bare = t_ours = float("inf")
+            for _ in range(args.repeats):  # interleaved, so both see the same machine load
+                t_bare = min(t_bare, best_of(1, lambda c=config, d=dtype, p=part: _bare_forward(loaded, c, p, d))[0])
+                t_ours = min(t_ours, best_of(1, lambda c=config, d=dtype, p=part: _babelscope(loaded, c, p, d))[0])
+            rows.append({"dtype": dtype_name, "words": words, "bare_words_s": words / t_bare,
+                         "babelscope_words_s": words / t_ours, "ratio_to_ceiling": t_bare / t_ours})
+        t_ref, _ = best_of(1, lambda: _reference_way(loaded, ref_sentences, Path(tmp) / "ref.jsonl"))
+    reference_rate = ref_words / t_ref
+    for row in rows:
+        row["reference_words_s"] = reference_rate
+        row["speedup_over_reference"] = row["babelscope_words_s"] / reference_rate
+    small = max(2, args.verses // 4)
+    rss = {"verses_1x": small, "verses_4x": 4 * small, "peak_rss_mib_1x": _child_peak_rss(small),
+           "peak_rss_mib_4x": _child_peak_rss(4 * small)}
+    rss["growth"] = rss["peak_rss_mib_4x"] / rss["peak_rss_mib_1x"]
+    payload = {"smoke": args.smoke, "layers": 13, "model": "me5-small", "rows": rows, "memory": rss,
+               "goals": {"ratio_to_ceiling": ">= 0.85", "speedup_fp32": ">= 7.5", "speedup_bf16": ">= 12",
+                         "rss_growth": "<= 1.1"}}
+    path = write_result("extract", payload, args.out)
+    print(markdown_table(rows, ["dtype", "words", "bare_words_s", "babelscope_words_s", "ratio_to_ceiling",
+                                "reference_words_s", "speedup_over_reference"]))
+    print(markdown_table([rss], list(rss)))
+    print(f"results: {path}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()
