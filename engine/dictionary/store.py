@@ -43,7 +43,7 @@ def write_store_dictionary(root: Any, src: str, tgt: str, dictionary: Dictionary
                         "n_entries": len(dictionary), "complete": False})
     write_array_1d(group, "src_type", src_ids, "int32")
     write_array_1d(group, "tgt_type", tgt_ids, "int32")
-    write_array_1d(group, "count", dictionary.count, "int64")
+    write_array_1d(group, "count", dictionary.count, "int32")
     write_array_1d(group, "prob", dictionary.prob, "float64")
     write_array_1d(group, "rank", dictionary.rank, "int32")
     group.attrs["complete"] = True

@@ -49,8 +49,11 @@ def missing_path(model: str, side: str, lang: str) -> str:
 # --- alignment, dictionaries, selections, clusters -------------------------------------------------------
 # links/{src}-{tgt}/{sentence,src_pos,tgt_pos}     int32 [n_links]  word links, positions in corpus/{lang}
 # dictionaries/{src}-{tgt}/{src_type,tgt_type,count} int32, prob float64 [n_entries]  (type ids of vocab/{lang})
+#   .../rank                                       int32 [n_entries] rank among the source word's entries
 # selections/{name}/{model}/{side}/{lang}/rows     int64 [n_selected] row indices into activations (no copies)
 #   .../{type_id, partner_type}                    int32 [n_selected] (partner_type -1 where not linked)
+#   .../partner_row                                int64 [n_selected] linked word's row on the other side, or -1
+#   name = "colap" or "calign-{src}-{tgt}" (engine.select.calign_name)
 # clusters/{model}/{side}/layer_{i}/{space}/k{K}/labels  int32 [n_selected]; centroids float32 [K, hidden]
 #   space = a language, or joint-{a}-{b}; attrs: backend, seed, K, inertia, n_iter, selection, complete
 
