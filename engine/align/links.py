@@ -21,7 +21,8 @@ from engine.errors import InputDataError, param_message
 
 __all__ = ["Links", "parse_pharaoh", "read_pharaoh", "write_pharaoh", "format_pharaoh"]
 
-_LINK = re.compile(r"(\d+)-(\d+)")
+_LINK = re.compile(r"([0-9]+)-([0-9]+)")
+_LINE = re.compile(r"\s*[0-9]+-[0-9]+(?:\s+[0-9]+-[0-9]+)*\s*")
 
 
 @dataclass(frozen=True)
@@ -131,33 +132,35 @@ def parse_pharaoh(lines: Iterable[str], src_lengths: Sequence[int] | np.ndarray,
     src_len = np.asarray(src_lengths, dtype=np.int64)
     tgt_len = np.asarray(tgt_lengths, dtype=np.int64)
     expected = len(src_len) - first_sentence
-    s_list: list[int] = []
-    i_list: list[int] = []
-    j_list: list[int] = []
+    texts: list[str] = []
+    per_line: list[int] = []
     n_lines = 0
     for n_lines, raw in enumerate(lines, start=1):
-        text = raw.rstrip("\r\n")
-        sentence = first_sentence + n_lines - 1
         if n_lines > expected:
             raise InputDataError(f"{origin}: line {n_lines}: more lines than sentence pairs ({expected}); "
                                  f"a Pharaoh file holds one line per sentence pair")
-        for token in text.split():
-            match = _LINK.fullmatch(token)
-            if match is None:
-                raise InputDataError(param_message(f"link {token!r} on line {n_lines}", origin,
-                                                   "of the form i-j with non-negative integers i and j", text))
-            i, j = int(match.group(1)), int(match.group(2))
-            for side, index, length in (("source", i, src_len[sentence]), ("target", j, tgt_len[sentence])):
-                if index >= length:
-                    raise InputDataError(f"{origin}: line {n_lines}: {side} index {index} of link {token!r} "
-                                         f"must be < sentence length {int(length)} (sentence {sentence})")
-            s_list.append(sentence)
-            i_list.append(i)
-            j_list.append(j)
+        text = raw.rstrip("\r\n")
+        if text.strip() and _LINE.fullmatch(text) is None:
+            token = next(t for t in text.split() if _LINK.fullmatch(t) is None)
+            raise InputDataError(param_message(f"link {token!r} on line {n_lines}", origin,
+                                               "of the form i-j with non-negative integers i and j", text))
+        texts.append(text)
+        per_line.append(text.count("-"))
     if n_lines != expected:
         raise InputDataError(f"{origin}: {n_lines} lines but {expected} sentence pairs; a Pharaoh file holds "
                              f"one line per sentence pair")
-    return Links.from_arrays(s_list, i_list, j_list)
+    numbers = np.array(" ".join(texts).replace("-", " ").split(), dtype=np.int64).reshape(-1, 2)
+    line_of = np.repeat(np.arange(n_lines, dtype=np.int64), per_line)
+    sentence = first_sentence + line_of
+    for side, column, lengths in (("source", 0, src_len), ("target", 1, tgt_len)):
+        bad = np.flatnonzero(numbers[:, column] >= lengths[sentence])
+        if bad.size:
+            k = int(bad[0])
+            s = int(sentence[k])
+            token = f"{numbers[k, 0]}-{numbers[k, 1]}"
+            raise InputDataError(f"{origin}: line {int(line_of[k]) + 1}: {side} index {int(numbers[k, column])} of "
+                                 f"link {token!r} must be < sentence length {int(lengths[s])} (sentence {s})")
+    return Links.from_arrays(sentence, numbers[:, 0], numbers[:, 1])
 
 
 def read_pharaoh(path: str | Path, src_lengths: Sequence[int] | np.ndarray,

@@ -71,12 +71,19 @@ def grow_diag_final_and_pairs(forward: list[tuple[int, int]], reverse: list[tupl
     src_aligned = {i for i, _ in current}
     tgt_aligned = {j for _, j in current}
     candidates = union - chosen
+    # Eligibility only shrinks as links are added, so a link already visited can add nothing in a later pass:
+    # later passes visit just the links that were inserted before the cursor (same result, less work).
+    visited: set[tuple[int, int]] = set()
     added = True
     while added and candidates:
         added = False
         k = 0
-        while k < len(current):
+        while k < len(current) and candidates:
             i, j = current[k]
+            if (i, j) in visited:
+                k += 1
+                continue
+            visited.add((i, j))
             for di, dj in _NEIGHBOURS:
                 point = (i + di, j + dj)
                 if point in candidates and (point[0] not in src_aligned or point[1] not in tgt_aligned):
