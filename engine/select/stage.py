@@ -2,7 +2,9 @@
 
 Token choice depends only on the corpus text, the links and the config — never on the model — except that
 a word with no stored vector (a "missing" word) cannot be chosen; its slot goes to the next occurrence.
-Seeded sampling draws one priority per corpus token, so every model and side picks the same tokens.
+COLAP ``sampling: reservoir`` keeps a uniform seeded sample of at most ``max_per_type`` occurrences per type
+(the distribution reservoir sampling gives), drawn as one seeded priority per corpus token, so every model
+and side picks the same tokens and the result does not depend on how rows are chunked.
 """
 
 from __future__ import annotations
