@@ -64,7 +64,8 @@ def extract(
 def align(
     config: Annotated[Path, typer.Argument(help="YAML config file.")],
     set_: SetOption = None,
-    overwrite: Annotated[bool, typer.Option(help="Re-align pairs whose links are already stored.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Re-align stored pairs; replace a store of another corpus.")]
+    = False,
     export: Annotated[Path | None, typer.Option(help="Also write Pharaoh links and reference dictionaries here.")]
     = None,
 ) -> None:

@@ -145,7 +145,11 @@ def _compute_links(src_tokens: CorpusTokens, tgt_tokens: CorpusTokens, method: s
 
 
 def run_align(config: Config, *, overwrite: bool = False, export_dir: Path | None = None) -> list[AlignSummary]:
-    """Align every configured pair of ``config`` (creating the store's corpus section if needed)."""
+    """Align every configured pair of ``config`` (creating the store's corpus section if needed).
+
+    ``overwrite`` re-aligns pairs already stored and, like ``extract --overwrite``, replaces a store that holds
+    another corpus.
+    """
     from engine.extract.run import load_corpus
     from engine.store import init_store
 
@@ -159,7 +163,7 @@ def run_align(config: Config, *, overwrite: bool = False, export_dir: Path | Non
                 raise ConfigError(f"align.{field_name} has key {pair_key!r}; expected one of the aligned pairs "
                                   f"{sorted(names)} (written src-tgt)")
     corpus = load_corpus(config)
-    root = init_store(config.store.path, corpus)
+    root = init_store(config.store.path, corpus, overwrite=overwrite)
     options = EflomalOptions(model=spec.eflomal.model, n_samplers=spec.eflomal.n_samplers,
                              null_prior=spec.eflomal.null_prior, rel_iterations=spec.eflomal.rel_iterations)
     summaries = []

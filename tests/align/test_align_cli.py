@@ -61,3 +61,14 @@ def test_link_out_of_range_names_file_line_index_and_length(tmp_path):
     assert bad_key.exit_code == 2
     assert "align.links has key 'de-en'; expected one of the aligned pairs ['en-de'] (written src-tgt)" in \
         bad_key.output
+
+
+def test_store_of_another_corpus_is_refused_unless_overwrite(tmp_path):
+    config = write_config(tmp_path, "0-0 1-1\n0-0\n")
+    assert runner.invoke(app, ["align", config]).exit_code == 0
+    (tmp_path / "de.txt").write_text("Gott redete\nGott sah das Licht\n", encoding="utf-8")
+    refused = runner.invoke(app, ["align", config])
+    assert refused.exit_code == 2 and "was written for another corpus" in refused.output
+    redone = runner.invoke(app, ["align", config, "--overwrite"])
+    assert redone.exit_code == 0, redone.output
+    assert "en-de: 3 links over 2 sentence pairs" in redone.output
