@@ -20,12 +20,12 @@ from engine import __version__
 from engine.align.eflomal_backend import EflomalOptions, run_eflomal
 from engine.align.links import Links, read_pharaoh, write_pharaoh
 from engine.align.store import CorpusTokens, corpus_tokens, read_links, write_links
-from engine.align.symmetrize import symmetrize
+from engine.align.symmetrize import SYMMETRIZATIONS, symmetrize
 from engine.config import Config, DictionarySpec, content_hash
 from engine.dictionary.build import dictionary_from_links
 from engine.dictionary.io import write_reference
 from engine.dictionary.store import write_store_dictionary
-from engine.errors import ConfigError, InputDataError
+from engine.errors import ConfigError, InputDataError, param_message
 from engine.store import layout
 
 __all__ = ["AlignSummary", "align_pair", "resolve_pairs", "run_align"]
@@ -91,6 +91,8 @@ def align_pair(root: Any, src: str, tgt: str, *, method: str = "grow-diag-final-
     ``links_file`` alone imports already symmetrised Pharaoh links; with ``reverse_file`` the two are
     symmetrised with ``method``; without files eflomal runs with ``options``.
     """
+    if method not in SYMMETRIZATIONS:
+        raise ConfigError(param_message("method", "align_pair", f"one of {'|'.join(SYMMETRIZATIONS)}", method))
     if reverse_file is not None and links_file is None:
         raise ConfigError(f"reverse links for {src}-{tgt} need forward links too (align.links.{src}-{tgt})")
     started = time.perf_counter()
