@@ -9,6 +9,11 @@
 ``concepts`` one row per cluster of a language space (for the concept browser):
     model, side, layer, lang, k, cluster, n_tokens, n_types, top_words (list of [word, count]),
     aligned_to (target-language cluster or -1), match_share, aligned (bool), other (target language)
+    + examples (added for the browser): list of {lang, sentence, ref, position, text}, a few occurrences of
+    the cluster's top words; text is a window of the sentence (words joined by " "), position the word's
+    index in that window. A language space's cluster has one row per other language it was aligned to
+    (other "" when none). A joint space (lang "joint-en-de") has aligned_to -1, other "" and top_words
+    entries [word, count, lang]. Rows are built by engine.report.concepts.build_concepts.
 Files in a run folder: results.parquet + results.csv, curves.parquet, concepts.parquet, results.json
 (config, versions, timings), plots/*.png, report.html, run.log.
 """
@@ -24,4 +29,8 @@ CURVE_COLUMNS = ["model", "side", "layer", "pair", "src", "tgt", "metric", "dire
 CONCEPT_COLUMNS = [
     "model", "side", "layer", "lang", "k", "cluster", "n_tokens", "n_types", "top_words", "aligned_to",
     "match_share", "aligned", "other",
+    "examples",  # added by the report: example sentences of the concept browser (see the docstring)
 ]
+METRICS = ("calign", "calign_eligible", "colap")
+DIRECTIONS = ("forward", "backward", "mean", "joint")
+BASELINE_KINDS = ("shuffled-dictionary", "permuted-languages")  # a floor for CALIGN, a ceiling for COLAP
