@@ -106,6 +106,29 @@ def select(
 
 
 @app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="YAML config file.")] = Path("configs/default.yaml"),
+    set_: SetOption = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """The whole analysis: extract, align, select, cluster, metrics and report, as one cached task graph."""
+    from engine.config import load_config
+    from engine.schedule import run_pipeline
+
+    try:
+        cfg = load_config(config, set_ or [])
+        summary = run_pipeline(cfg, progress=progress and sys.stderr.isatty())
+    except BabelscopeError as exc:
+        _fail(exc)
+    stages = sorted(set(summary.computed) | set(summary.cached))
+    typer.echo("tasks: " + ", ".join(f"{s} {summary.computed.get(s, 0)} computed/{summary.cached.get(s, 0)} cached"
+                                     for s in stages))
+    typer.echo(f"run folder: {summary.run_dir} ({summary.seconds:.0f} s)")
+    if "report" in summary.files:
+        typer.echo(f"report: {summary.files['report']}")
+
+
+@app.command()
 def info(
     store: Annotated[Path, typer.Argument(help="Path of a babelscope store (.zarr).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -175,6 +175,63 @@ class SelectSpec(_Section):
     calign: CalignSpec = Field(default_factory=CalignSpec)
 
 
+class ClusterSpec(_Section):
+    """Latent concepts: k-means per model × side × layer × space (a language, or the joint space of a pair)."""
+
+    ks: list[Annotated[int, Field(ge=2)]] = Field(default_factory=lambda: [100], min_length=1)
+    backend: Literal["auto", "torch", "sklearn", "cuml", "faiss"] = "auto"
+    device: str = "auto"
+    seed: int = Field(212, ge=0)  # the released scripts' random_state
+    n_init: int = Field(1, ge=1)
+    max_iter: int = Field(300, ge=1)
+    tol: float = Field(1e-4, ge=0.0)
+    normalize: bool = False  # L2-normalise vectors first (off = reference)
+    whiten: bool = False  # PCA whitening first (off = reference)
+
+
+class CalignMetricSpec(_Section):
+    """CALIGN thresholds (strict comparisons, as the reference). The paper's exact values are not published."""
+
+    theta: float = Field(0.9, gt=0.0, le=1.0)  # share of a source concept's types whose translation is in T
+    top_n: int = Field(1, ge=1)  # translations per source word (by probability)
+    min_types: int = Field(1, ge=0)  # eligible source concepts have more than this many types
+    size_ratio: float = Field(0.0, ge=0.0)  # |S| / |T| must exceed this
+    both_directions: bool = True
+
+
+class ColapMetricSpec(_Section):
+    """COLAP threshold as a fraction (the reference takes percent: 30 there = 0.3 here)."""
+
+    theta: float = Field(0.3, gt=0.0, lt=1.0)
+
+
+class MetricsSpec(_Section):
+    """Metrics and their permutation baselines."""
+
+    calign: CalignMetricSpec = Field(default_factory=CalignMetricSpec)
+    colap: ColapMetricSpec = Field(default_factory=ColapMetricSpec)
+    repeats: int = Field(20, ge=0)  # permutations for the baselines (0 = none)
+    seed: int = Field(0, ge=0)
+    device: str = "auto"
+
+
+class RunSpec(_Section):
+    """The scheduler: ``local`` (LocalCluster), ``cuda`` (dask-cuda), ``sync`` (in process), or ``tcp://host:port``."""
+
+    scheduler: str = "local"
+    dir: Path = Path("runs/default")  # results, report, cache and log
+    n_workers: int | None = Field(None, ge=1)  # default: one per core (local) or per GPU (cuda)
+    threads_per_task: int = Field(1, ge=1)  # torch/BLAS threads inside each task (same in every scheduler)
+    report: bool = True
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value: str) -> str:
+        if value in ("local", "cuda", "sync") or value.startswith(("tcp://", "tls://", "ucx://")):
+            return value
+        raise ValueError("must be local, cuda, sync or a scheduler address such as tcp://127.0.0.1:8786")
+
+
 class Config(_Section):
     """A whole babelscope configuration file."""
 
@@ -184,6 +241,9 @@ class Config(_Section):
     store: StoreSpec = Field(default_factory=StoreSpec)
     align: AlignSpec = Field(default_factory=AlignSpec)
     select: SelectSpec = Field(default_factory=SelectSpec)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    run: RunSpec = Field(default_factory=RunSpec)
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:

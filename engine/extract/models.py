@@ -141,6 +141,15 @@ def _max_tokens(config: Any, tokenizer: Any) -> int:
     return min(limits) if limits else 512
 
 
+def model_layer_counts(spec: ModelSpec) -> dict[str, int]:
+    """Side -> number of transformer layers, read from the model's config alone (no weights)."""
+    from transformers import AutoConfig
+
+    config = _load_pretrained(AutoConfig, _resolve_source(spec), spec)
+    sides = ("encoder", "decoder") if getattr(config, "is_encoder_decoder", False) else ("encoder",)
+    return {side: _layer_count(config, side) for side in sides}
+
+
 def load_model(spec: ModelSpec, device: Any) -> LoadedModel:
     """Load model and fast tokenizer for ``spec`` onto ``device`` (eval mode, no grad needed)."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer

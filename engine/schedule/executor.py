@@ -1,0 +1,119 @@
+"""Running a task graph: in process (``sync``) or on Dask (``local`` LocalCluster, ``cuda`` dask-cuda
+LocalCUDACluster with GPU tasks pinned by worker resources, or an existing scheduler by address)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from engine.config import Config
+from engine.errors import BabelscopeError, BackendUnavailableError, ConfigError
+from engine.schedule.graph import Task
+
+log = logging.getLogger(__name__)
+
+
+def _bar(total: int, progress: bool) -> tqdm:
+    return tqdm(total=total, desc="run", unit="task", disable=not progress, leave=True)
+
+
+def _postfix(bar: tqdm, done: Counter, totals: Counter) -> None:
+    bar.set_postfix_str(" ".join(f"{s} {done[s]}/{totals[s]}" for s in totals))
+
+
+def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:
+    """Every task in this process, in topological order."""
+    results: dict[str, dict[str, Any]] = {}
+    totals, done = Counter(t.stage for t in graph), Counter()
+    with _bar(len(graph), progress) as bar:
+        for task in graph:
+            results[task.dask_key] = task.fn(config, *task.args, task.key, *[results[d] for d in task.deps])
+            done[task.stage] += 1
+            _postfix(bar, done, totals)
+            bar.update()
+    return results
+
+
+@contextmanager
+def dask_client(config: Config) -> Iterator[tuple[Any, bool]]:
+    """A connected ``distributed.Client`` for the configured scheduler, and whether GPU resources exist."""
+    from distributed import Client, LocalCluster
+
+    scheduler = config.run.scheduler
+    if scheduler.startswith(("tcp://", "tls://", "ucx://")):
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"scheduler of run: no Dask scheduler answers at {scheduler!r} ({exc})") from None
+        try:
+            gpus = any("GPU" in (w.get("resources") or {}) for w in client.scheduler_info()["workers"].values())
+            yield client, gpus
+        finally:
+            client.close()
+        return
+    cluster = None
+    gpus = False
+    if scheduler == "cuda":
+        try:
+            cluster = _cuda_cluster(config)
+            gpus = True
+        except BackendUnavailableError as exc:
+            log.warning("scheduler cuda unavailable, falling back to a LocalCluster: %s", exc)
+    if cluster is None:
+        workers = config.run.n_workers or max(1, os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.WARNING)
+    client = Client(cluster)
+    try:
+        yield client, gpus
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _cuda_cluster(config: Config) -> Any:
+    try:
+        import torch
+        from dask_cuda import LocalCUDACluster
+    except ImportError as exc:
+        raise BackendUnavailableError(f"dask-cuda is not installed ({exc}); pip install 'babelscope[gpu-cu12]'") \
+            from None
+    if not torch.cuda.is_available():
+        raise BackendUnavailableError("no CUDA device is visible (torch.cuda.is_available() is False)")
+    count = torch.cuda.device_count()
+    workers = config.run.n_workers or count
+    return LocalCUDACluster(n_workers=min(workers, count), threads_per_worker=1, resources={"GPU": 1},
+                            dashboard_address=None, silence_logs=logging.WARNING)
+
+
+def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:
+    """Submit the graph to Dask; dependencies travel as futures (small summaries), never arrays."""
+    from distributed import as_completed
+
+    with dask_client(config) as (client, gpus):
+        futures = {}
+        for task in graph:
+            futures[task.dask_key] = client.submit(
+                task.fn, config, *task.args, task.key, *[futures[d] for d in task.deps], key=task.dask_key,
+                pure=False, resources={"GPU": 1} if (gpus and task.gpu) else None)
+        stage_of = {key: key.split("-", 1)[0] for key in futures}
+        totals, done = Counter(stage_of.values()), Counter()
+        results: dict[str, dict[str, Any]] = {}
+        with _bar(len(graph), progress) as bar:
+            for future in as_completed(list(futures.values())):
+                try:
+                    results[future.key] = future.result()
+                except BabelscopeError:
+                    for other in futures.values():
+                        other.cancel()
+                    raise
+                done[stage_of[future.key]] += 1
+                _postfix(bar, done, totals)
+                bar.update()
+    return results

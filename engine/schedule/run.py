@@ -1,0 +1,115 @@
+"""``babelscope run``: the whole analysis of one config — extraction to report — as one task graph."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.config import Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: tasks computed and cached per stage, and where its outputs are."""
+
+    run_dir: Path
+    computed: dict[str, int]
+    cached: dict[str, int]
+    seconds: float
+    stage_seconds: dict[str, float]
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def _versions() -> dict[str, Any]:
+    out: dict[str, Any] = {"babelscope": __version__, "python": platform.python_version()}
+    for name in ("torch", "transformers", "zarr", "numpy", "dask", "distributed", "sklearn"):
+        try:
+            out[name] = __import__(name).__version__
+        except ImportError:
+            out[name] = None
+    return out
+
+
+def _prepare(config: Config) -> str:
+    """Embedded material converted and the store's corpus section written, on the client, before any task."""
+    from engine.extract import load_corpus
+    from engine.material import resolve_material_model
+    from engine.store import init_store
+
+    for spec in config.models:
+        resolve_material_model(spec.name)
+    corpus = load_corpus(config)
+    init_store(config.store.path, corpus)
+    return corpus.content_hash()
+
+
+def _tables(results: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    tables: dict[str, list[dict[str, Any]]] = {"results": [], "curves": [], "concepts": []}
+    for key in sorted(results):
+        payload = results[key]
+        if payload.get("stage") == "metrics":
+            for name in tables:
+                tables[name] += payload.get(name, [])
+    return tables
+
+
+def _write_outputs(config: Config, tables: dict[str, list[dict]], meta: dict[str, Any]) -> dict[str, str]:
+    from engine.report.tables import write_run_tables
+
+    files = write_run_tables(config.run.dir, tables["results"], tables["curves"], tables["concepts"], meta)
+    if config.run.report and tables["results"]:
+        from engine.report import render_report
+
+        files["report"] = str(render_report(config.run.dir, config.store.path))
+    return {k: str(v) for k, v in files.items()}
+
+
+def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
+    """Run (or resume) the analysis of ``config``; returns counts of computed and cached tasks."""
+    from engine.schedule.executor import run_dask, run_sync
+    from engine.schedule.graph import build_graph, layer_counts
+
+    started = time.perf_counter()
+    run_dir = Path(config.run.dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    engine_log = logging.getLogger("engine")
+    engine_log.addHandler(handler)
+    previous_level = engine_log.level
+    if engine_log.getEffectiveLevel() > logging.INFO:
+        engine_log.setLevel(logging.INFO)
+    try:
+        corpus_hash = _prepare(config)
+        graph = build_graph(config, corpus_hash, layer_counts(config))
+        log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
+        runner = run_sync if config.run.scheduler == "sync" else run_dask
+        results = runner(config, graph, progress)
+        computed, cached, stage_seconds = Counter(), Counter(), Counter()
+        for payload in results.values():
+            stage = payload.get("stage", "?")
+            (computed if payload.get("computed") else cached)[stage] += 1
+            if payload.get("computed"):
+                stage_seconds[stage] += float(payload.get("seconds", 0.0))
+        seconds = time.perf_counter() - started
+        meta = {"config": config.model_dump(mode="json"), "config_hash": config.config_hash(),
+                "versions": _versions(), "corpus_hash": corpus_hash, "seconds": round(seconds, 2),
+                "stage_seconds": {k: round(v, 2) for k, v in stage_seconds.items()},
+                "computed": dict(computed), "cached": dict(cached), "store": str(config.store.path)}
+        files = _write_outputs(config, _tables(results), meta)
+        (run_dir / "tasks.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+        log.info("run %s done in %.1f s: computed %s, cached %s", run_dir, seconds, dict(computed), dict(cached))
+        return RunSummary(run_dir, dict(computed), dict(cached), seconds, dict(stage_seconds), files)
+    finally:
+        engine_log.removeHandler(handler)
+        engine_log.setLevel(previous_level)
+        handler.close()
