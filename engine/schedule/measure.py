@@ -47,14 +47,14 @@ def _calign(config: Config, root: Any, model: str, side: str, layer: int, src: s
     directions = [("forward", result.forward, src, tgt)]
     if result.backward is not None:
         directions.append(("backward", result.backward, tgt, src))
-    for name, d, a, b in directions:
+    for name, d, a, _ in directions:  # src/tgt name the pair; direction says which way
         n_points = int(clusters[a].labels.shape[0])
-        shared = {**common, "direction": name, "src": a, "tgt": b, "n_clusters": d.n_clusters,
+        shared = {**common, "direction": name, "n_clusters": d.n_clusters,
                   "n_degenerate": d.n_single_type, "n_points": n_points}
         rows.append({**shared, "metric": "calign", "value": d.value, **_sig(d.null)})
         rows.append({**shared, "metric": "calign_eligible", "value": d.value_eligible, **_sig(d.null_eligible)})
         curve = d.curve()
-        curves += [{**base, "src": a, "tgt": b, "metric": "calign", "direction": name, "theta": float(t),
+        curves += [{**base, "metric": "calign", "direction": name, "theta": float(t),
                     "value": float(v)} for t, v in zip(curve.thetas, curve.values, strict=True)]
     if result.backward is not None:
         rows.append({**common, "direction": "mean", "metric": "calign", "value": result.mean,

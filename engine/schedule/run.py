@@ -63,9 +63,14 @@ def _tables(results: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]
 
 
 def _write_outputs(config: Config, tables: dict[str, list[dict]], meta: dict[str, Any]) -> dict[str, str]:
-    from engine.report.tables import write_run_tables
+    import pandas as pd
 
-    files = write_run_tables(config.run.dir, tables["results"], tables["curves"], tables["concepts"], meta)
+    from engine.report.tables import write_run_tables
+    from engine.results import CONCEPT_COLUMNS, CURVE_COLUMNS, RESULT_COLUMNS
+
+    frames = [pd.DataFrame(tables[name], columns=columns) for name, columns in
+              (("results", RESULT_COLUMNS), ("curves", CURVE_COLUMNS), ("concepts", CONCEPT_COLUMNS))]
+    files = write_run_tables(config.run.dir, *frames, meta)
     if config.run.report and tables["results"]:
         from engine.report import render_report
 

@@ -1,0 +1,124 @@
+"""`babelscope run` end to end on a tiny model: LocalCluster, external Dask processes, sync, and the cache."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from engine.config import validate_config
+from engine.schedule import run_pipeline
+
+VERSES = 100
+
+
+@pytest.fixture(scope="module")
+def links_file(tmp_path_factory):
+    """Real eflomal links for the first verses, exported once so every run below aligns identically."""
+    from engine.align.stage import run_align
+
+    folder = tmp_path_factory.mktemp("links")
+    config = validate_config({
+        "models": [{"name": "me5-small"}],
+        "corpus": {"source": "bible", "languages": ["en", "de"], "count": VERSES},
+        "align": {"eflomal": {"n_samplers": 1}},
+        "store": {"path": str(folder / "align.zarr")},
+    })
+    run_align(config, export_dir=folder)
+    return folder / "en-de.links"
+
+
+def make_config(model, links, tmp_path, name: str, scheduler: str = "sync", ks=(8,), **run):
+    return validate_config({
+        "models": [{"name": str(model), "label": "tiny"}],
+        "corpus": {"source": "bible", "languages": ["en", "de"], "count": VERSES},
+        "align": {"links": {"en-de": str(links)}},
+        "cluster": {"ks": list(ks)},
+        "metrics": {"repeats": 5},
+        "store": {"path": str(tmp_path / f"{name}.zarr")},
+        "run": {"dir": str(tmp_path / name), "scheduler": scheduler, "report": False, **run},
+    })
+
+
+def results_of(run_dir) -> pd.DataFrame:
+    from engine.report.tables import read_results
+
+    table = read_results(run_dir)
+    return table.sort_values(["layer", "metric", "direction", "k"]).reset_index(drop=True)
+
+
+def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path):
+    sync = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "sync"), progress=False)
+    local = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "local", "local", n_workers=2),
+                         progress=False)
+    assert sync.computed == local.computed == {"extract": 2, "align": 1, "select": 1, "cluster": 9, "metrics": 3}
+    a, b = results_of(sync.run_dir), results_of(local.run_dir)
+    assert len(a) == 3 * (5 + 1)  # 3 layers x (calign+eligible per direction, mean, colap)
+    pd.testing.assert_frame_equal(a, b)
+    assert set(a["metric"]) == {"calign", "calign_eligible", "colap"}
+    assert a["value"].between(0, 1).all()
+
+
+def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, links_file, tmp_path):
+    first = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c"), progress=False)
+    assert first.cached == {}
+    again = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c"), progress=False)
+    assert again.computed == {}
+    assert sum(again.cached.values()) == sum(first.computed.values())
+    changed = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c", ks=(6,)), progress=False)
+    assert changed.computed == {"cluster": 9, "metrics": 3}
+    assert changed.cached == {"extract": 2, "align": 1, "select": 1}
+    assert set(results_of(changed.run_dir)["k"]) == {6}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_external_scheduler_and_workers(tiny_models, links_file, tmp_path):
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bin_dir = f"{sys.prefix}/bin"
+    procs = [subprocess.Popen([f"{bin_dir}/dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        for _ in range(2):
+            procs.append(subprocess.Popen([f"{bin_dir}/dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                           "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=90)
+        remote = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "remote", address),
+                              progress=False)
+        local = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "inproc"), progress=False)
+        pd.testing.assert_frame_equal(results_of(remote.run_dir), results_of(local.run_dir))
+    finally:
+        for proc in procs[::-1]:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_unreachable_scheduler_is_named(tiny_models, links_file, tmp_path):
+    from engine.errors import ConfigError
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(ConfigError, match=f"no Dask scheduler answers at '{address}'"):
+        run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "none", address), progress=False)
