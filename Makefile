@@ -29,7 +29,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install
 	$(VENV)/bin/babelscope material prepare
-	$(VENV)/bin/babelscope extract $(CONFIG)
+	$(VENV)/bin/babelscope run $(CONFIG)
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

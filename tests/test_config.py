@@ -93,3 +93,13 @@ def test_config_hash_stable_and_sensitive():
     assert a.config_hash() == b.config_hash()
     c = validate_config({**BASE, "extract": {"aggregation": "mean"}})
     assert c.config_hash() != a.config_hash()
+
+
+def test_shipped_configs_validate():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "configs"
+    configs = sorted(folder.glob("*.yaml"))
+    assert {p.name for p in configs} >= {"default.yaml", "paper.yaml"}
+    for path in configs:
+        load_config(path)
