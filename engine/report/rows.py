@@ -1,0 +1,114 @@
+"""Rows of the ``results`` and ``curves`` tables from metric results (so no caller spells the schema by hand).
+
+Each function returns ``(result_rows, curve_rows)``: lists of dicts with the columns of :mod:`engine.results`;
+collect them over the sweep and build the DataFrames with ``pandas.DataFrame(rows)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.errors import ConfigError, param_message
+from engine.metrics import CalignDirection, CalignResult, ColapResult, Curve, Significance, significance
+
+__all__ = ["calign_rows", "colap_rows"]
+
+Rows = list[dict[str, Any]]
+
+
+def _null(null: Significance | None, kind: str) -> dict[str, Any]:
+    if null is None:
+        return {"baseline_mean": np.nan, "baseline_sd": np.nan, "p_value": np.nan, "baseline_kind": None}
+    return {"baseline_mean": null.mean, "baseline_sd": null.sd, "p_value": null.p_value, "baseline_kind": kind}
+
+
+def _check_common(owner: str, model: Any, side: Any, layer: Any, src: Any, tgt: Any, k: Any) -> None:
+    for name, value in (("model", model), ("side", side), ("src", src), ("tgt", tgt)):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(param_message(name, owner, "a non-empty string", value))
+    for name, value in (("layer", layer), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ConfigError(param_message(name, owner, "a non-negative integer", value))
+
+
+def _curve_rows(base: dict[str, Any], metric: str, direction: str, curve: Curve) -> Rows:
+    return [{**base, "metric": metric, "direction": direction, "theta": float(t), "value": float(v)}
+            for t, v in zip(curve.thetas, curve.values, strict=True)]
+
+
+def _mean_null(a: Significance | None, b: Significance | None, observed: float) -> Significance | None:
+    if a is None or b is None or a.repeats != b.repeats:
+        return None
+    return significance(observed, (a.null + b.null) / 2)
+
+
+def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src: str, tgt: str, k: int,
+                n_points: int | tuple[int, int]) -> tuple[Rows, Rows]:
+    """Rows of one CALIGN result: calign and calign_eligible per direction, and the mean of both directions.
+
+    ``n_points``: points clustered on the source side, or (source, target); the mean row gets their sum.
+    The mean row's baseline averages the two directions' nulls repetition by repetition.
+    """
+    owner = "calign_rows"
+    if not isinstance(result, CalignResult):
+        raise ConfigError(param_message("result", owner, "a CalignResult", type(result).__name__))
+    _check_common(owner, model, side, layer, src, tgt, k)
+    points = (n_points, n_points) if not isinstance(n_points, tuple) else n_points
+    p = result.params
+    key = {"model": model, "side": side, "layer": int(layer), "pair": f"{src}-{tgt}", "src": src, "tgt": tgt,
+           "k": int(k)}
+    settings = {"theta": p["theta"], "top_n": p["top_n"], "min_types": p["min_types"], "seed": p["seed"]}
+    directions: list[tuple[str, CalignDirection, int]] = [("forward", result.forward, points[0])]
+    if result.backward is not None:
+        directions.append(("backward", result.backward, points[1]))
+    rows: Rows = []
+    curves: Rows = []
+    kind = "shuffled-dictionary"
+    for name, d, n in directions:
+        common = {**key, "direction": name, **settings, "n_points": n, "n_clusters": d.n_clusters,
+                  "n_degenerate": d.n_single_type}
+        rows.append({**common, "metric": "calign", "value": d.value, **_null(d.null, kind)})
+        rows.append({**common, "metric": "calign_eligible", "value": d.value_eligible,
+                     **_null(d.null_eligible, kind)})
+        curves += _curve_rows(key, "calign", name, d.curve())
+        curves += _curve_rows(key, "calign_eligible", name, d.curve(eligible_only=True))
+    if result.backward is not None:
+        f, b = result.forward, result.backward
+        rows.append({**key, "direction": "mean", **settings, "n_points": points[0] + points[1],
+                     "n_clusters": f.n_clusters + b.n_clusters, "n_degenerate": f.n_single_type + b.n_single_type,
+                     "metric": "calign", "value": result.mean, **_null(_mean_null(f.null, b.null, result.mean), kind)})
+        cf, cb = f.curve(), b.curve()
+        curves += _curve_rows(key, "calign", "mean", Curve(cf.thetas, cf.counts + cb.counts,
+                                                           cf.denominator + cb.denominator,
+                                                           (cf.values + cb.values) / 2))
+    return rows, curves
+
+
+def colap_rows(result: ColapResult, *, model: str, side: str, layer: int, src: str, tgt: str, k: int,
+               n_points: int) -> tuple[Rows, Rows]:
+    """Rows of one COLAP result of the joint space of ``src`` and ``tgt`` (direction ``joint``).
+
+    The baseline (permuted languages) is a ceiling; ``n_degenerate`` counts single-language clusters.
+    """
+    owner = "colap_rows"
+    if not isinstance(result, ColapResult):
+        raise ConfigError(param_message("result", owner, "a ColapResult", type(result).__name__))
+    _check_common(owner, model, side, layer, src, tgt, k)
+    langs = [src, tgt]
+    if not set(langs) <= set(result.languages):
+        raise ConfigError(param_message("src/tgt", owner, f"languages of the result {result.languages}", langs))
+    key = {"model": model, "side": side, "layer": int(layer), "pair": f"{src}-{tgt}", "src": src, "tgt": tgt,
+           "k": int(k)}
+    value = result.value
+    curve = result.curve()
+    if len(result.languages) > 2:  # the pair's own share, not the all-language one
+        i, j = result.languages.index(src), result.languages.index(tgt)
+        value = float(result.pairwise[i, j])
+        curve = result.curve(languages=langs)
+    row = {**key, "metric": "colap", "direction": "joint", "value": value,
+           **_null(result.null if len(result.languages) == 2 else None, "permuted-languages"),
+           "theta": result.theta, "top_n": None, "min_types": None, "seed": result.params.get("seed"),
+           "n_points": n_points, "n_clusters": result.n_clusters, "n_degenerate": result.n_single_language}
+    return [row], _curve_rows(key, "colap", "joint", curve)
