@@ -58,8 +58,8 @@ def test_optional_tables_and_examples(tmp_path):
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda df: df.drop(columns=["p_value", "seed"]),
-     "the results table of write_run_tables must be complete (every column of engine.results); got \"it lacks ['p_value', "
-     "'seed']\""),
+     "the results table of write_run_tables must be complete (every column of engine.results); got \"it lacks "
+     "['p_value', 'seed']\""),
     (lambda df: df.assign(metric="CALIGN"),
      "column 'metric' of the results table must be one of calign | calign_eligible | colap; got 'CALIGN'"),
     (lambda df: df.assign(direction="both"),
