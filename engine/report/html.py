@@ -1,0 +1,139 @@
+"""The static single-file report of a run folder: ``report.html`` with embedded plots, tables and concept browser.
+
+Everything is inside the file (PNG plots as base64, the browser's data as JSON, vanilla JS and CSS): it opens
+from disk with no server and references no external URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import struct
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine import __version__
+from engine.errors import BabelscopeError, StoreError
+from engine.report.browser import browser_data, embed_json
+from engine.report.plots import Plot, make_plots
+from engine.report.tables import RunTables, read_run_tables
+
+log = logging.getLogger(__name__)
+
+__all__ = ["REPORT_HTML", "render_report"]
+
+REPORT_HTML = "report.html"
+PLOT_SECTIONS = [("layers", "CALIGN and COLAP across layers"), ("heatmap", "Layer × pair"),
+                 ("curves", "Metric vs threshold θ")]
+TABLE_COLUMNS = ["model", "side", "k", "pair", "metric", "direction", "layer", "value", "baseline", "p_value",
+                 "theta", "top_n", "min_types", "n_points", "n_clusters", "n_degenerate"]
+
+
+def _fmt(value: Any, spec: str = ".3f") -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return format(value, spec) if isinstance(value, float) else str(value)
+
+
+def _table_rows(results: pd.DataFrame) -> list[list[str]]:
+    order = results.sort_values(["model", "side", "k", "pair", "metric", "direction", "theta", "layer"])
+    rows = []
+    for r in order.itertuples(index=False):
+        base = "—" if math.isnan(r.baseline_mean) else \
+            f"{r.baseline_mean:.3f} ± {_fmt(r.baseline_sd)} ({'floor' if r.metric != 'colap' else 'ceiling'})"
+        rows.append([r.model, r.side, str(r.k), r.pair, r.metric, r.direction, str(r.layer), _fmt(r.value), base,
+                     _fmt(r.p_value, ".3g"), _fmt(r.theta, "g"), _fmt(r.top_n), _fmt(r.min_types),
+                     _fmt(r.n_points), _fmt(r.n_clusters), _fmt(r.n_degenerate)])
+    return rows
+
+
+def _summary(results: pd.DataFrame) -> list[dict[str, str]]:
+    """Per model × side × pair × K: CALIGN's peak layer (mean of directions, else forward) and COLAP there."""
+    out = []
+    for (model, side, pair, k), frame in results.groupby(["model", "side", "pair", "k"], sort=True):
+        cal = frame[frame["metric"] == "calign"]
+        cal = cal[cal["direction"] == ("mean" if (cal["direction"] == "mean").any() else "forward")]
+        col = frame[frame["metric"] == "colap"]
+        entry = {"model": model, "side": side, "pair": pair, "k": str(k), "calign": "—", "colap": "—"}
+        if not cal.dropna(subset=["value"]).empty:
+            best = cal.loc[cal["value"].idxmax()]
+            floor = "" if math.isnan(best["baseline_mean"]) else f" (floor {best['baseline_mean']:.3f})"
+            entry["calign"] = f"{best['value']:.3f} at layer {best['layer']}{floor}"
+        if not col.dropna(subset=["value"]).empty:
+            best = col.loc[col["value"].idxmax()]
+            ceiling = "" if math.isnan(best["baseline_mean"]) else f" (ceiling {best['baseline_mean']:.3f})"
+            entry["colap"] = f"{best['value']:.3f} at layer {best['layer']}{ceiling}"
+        out.append(entry)
+    return out
+
+
+def _image(plot: Plot) -> dict[str, Any]:
+    raw = plot.path.read_bytes()
+    width, height = struct.unpack(">II", raw[16:24])  # the PNG IHDR: the page reserves the space before decoding
+    return {"title": plot.title, "file": plot.path.name, "width": width, "height": height,
+            "src": "data:image/png;base64," + base64.b64encode(raw).decode("ascii")}
+
+
+def _store_summary(store: str | Path | None) -> dict[str, Any] | None:
+    if store is None:
+        return None
+    from engine.store import store_info
+
+    try:
+        info = store_info(store)
+    except StoreError as exc:
+        log.warning("report: store %s not summarised (%s)", store, exc)
+        return None
+    return {"path": str(store), "languages": ", ".join(info["languages"]), "n_sentences": info["n_sentences"],
+            "source": json.dumps(info.get("corpus_source"), default=str)}
+
+
+def _template_text(name: str) -> str:
+    return resources.files("engine.report").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def _render(tables: RunTables, plots: list[Plot], title: str, store: dict[str, Any] | None) -> str:
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    template = env.from_string(_template_text("report.html.j2"))
+    results = tables.results
+    meta = tables.meta
+    sections = [{"kind": kind, "heading": heading, "images": [_image(p) for p in plots if p.kind == kind]}
+                for kind, heading in PLOT_SECTIONS]
+    return template.render(
+        title=title, engine_version=__version__, written=meta.get("written", ""),
+        models=sorted(results["model"].unique()), pairs=sorted(results["pair"].unique()),
+        layers=sorted(int(x) for x in results["layer"].unique()), store=store,
+        summary=_summary(results), sections=[s for s in sections if s["images"]],
+        table_columns=TABLE_COLUMNS, table_rows=_table_rows(results),
+        concept_json=embed_json(browser_data(tables.concepts)), n_concepts=len(tables.concepts),
+        versions=meta.get("versions", {}),
+        meta_json=json.dumps({k: v for k, v in meta.items() if k != "versions"}, indent=2, default=str,
+                             ensure_ascii=False),
+        css=_template_text("report.css"), js=_template_text("report.js"),
+    )
+
+
+def render_report(run_dir: str | Path, store: str | Path | None = None, *, title: str | None = None) -> Path:
+    """Write ``run_dir/report.html`` (and ``run_dir/plots/*.png``) from the run tables; return its path.
+
+    ``store`` (optional) adds the corpus summary to the header; concepts come from ``concepts.parquet``.
+    """
+    run_dir = Path(run_dir)
+    tables = read_run_tables(run_dir)
+    if tables.results.empty:
+        raise BabelscopeError(f"run folder {str(run_dir)!r} has an empty results table; nothing to report")
+    plots = make_plots(tables.results, tables.curves, run_dir / "plots")
+    title = title or f"babelscope report — {run_dir.resolve().name}"
+    html = _render(tables, plots, title, _store_summary(store))
+    path = run_dir / REPORT_HTML
+    path.write_text(html, encoding="utf-8")
+    log.info("report written to %s (%d plots, %d result rows, %d concepts; %.1f MB)", path, len(plots),
+             len(tables.results), len(tables.concepts), len(html) / 1e6)
+    return path
