@@ -129,6 +129,50 @@ def run(
 
 
 @app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder (results.parquet, curves, concepts).")],
+    store: Annotated[Path | None, typer.Option(help="Store of the run, for the corpus summary.")] = None,
+) -> None:
+    """Re-render report.html and plots/ of a run folder from its tables."""
+    from engine.report import render_report
+
+    try:
+        path = render_report(run_dir, store)
+    except BabelscopeError as exc:
+        _fail(exc)
+    typer.echo(f"report: {path}")
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="Run folder A (e.g. the pre-trained model).")],
+    run_b: Annotated[Path, typer.Argument(help="Run folder B (e.g. the fine-tuned model); deltas are B - A.")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default ./compare-A-vs-B).")] = None,
+    model: Annotated[list[str] | None, typer.Option(
+        help="Pair a model of A with one of B: A_NAME=B_NAME (needed when both runs hold several models).")] = None,
+) -> None:
+    """Differences B - A per model, side, layer, pair and metric: a table, a summary and plots."""
+    from engine.errors import ConfigError, param_message
+    from engine.report.compare import compare_summary, write_compare
+
+    try:
+        bad = [m for m in model or [] if m.count("=") != 1]
+        if bad:
+            raise ConfigError(param_message("--model", "compare", "A_NAME=B_NAME", bad[0]))
+        mapping = dict(m.split("=") for m in model or []) or None
+        folder = out or Path(f"compare-{run_a.resolve().name}-vs-{run_b.resolve().name}")
+        diff, files = write_compare(run_a, run_b, folder, model_map=mapping)
+    except BabelscopeError as exc:
+        _fail(exc)
+    summary = compare_summary(diff)
+    for row in summary.itertuples(index=False):
+        typer.echo(f"{row.model_a} -> {row.model_b} {row.side} K={row.k_a} {row.pair} {row.metric} "
+                   f"{row.direction}: mean delta {row.mean_delta:+.3f} over {row.layers} layers, largest "
+                   f"{row.peak_delta:+.3f} at layer {row.peak_layer}")
+    typer.echo(f"comparison: {folder} ({files['csv'].name}, {files['summary'].name}, {len(files['plots'])} plots)")
+
+
+@app.command()
 def info(
     store: Annotated[Path, typer.Argument(help="Path of a babelscope store (.zarr).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

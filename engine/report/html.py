@@ -123,10 +123,13 @@ def _render(tables: RunTables, plots: list[Plot], title: str, store: dict[str, A
 def render_report(run_dir: str | Path, store: str | Path | None = None, *, title: str | None = None) -> Path:
     """Write ``run_dir/report.html`` (and ``run_dir/plots/*.png``) from the run tables; return its path.
 
-    ``store`` (optional) adds the corpus summary to the header; concepts come from ``concepts.parquet``.
+    ``store`` (optional; default: the ``store`` of results.json when it exists) adds the corpus summary to the
+    header; concepts come from ``concepts.parquet``.
     """
     run_dir = Path(run_dir)
     tables = read_run_tables(run_dir)
+    if store is None and isinstance(tables.meta.get("store"), str) and Path(tables.meta["store"]).is_dir():
+        store = tables.meta["store"]
     if tables.results.empty:
         raise BabelscopeError(f"run folder {str(run_dir)!r} has an empty results table; nothing to report")
     plots = make_plots(tables.results, tables.curves, run_dir / "plots")
