@@ -9,6 +9,7 @@
                                     "examples": [[ref, position, text, lang]]}},
                  "align": {"de": {"5": [aligned_to, match_share, aligned]}}}]}
 
+Spaces are ordered by model, side, K, layer, then languages in first-seen order (a pair's source first).
 A language space's ``align`` maps each other language to the CALIGN match of every cluster; the matched
 concept is found in the space with the same model, side, layer and K whose ``lang`` is that language.
 """
@@ -64,7 +65,7 @@ def browser_data(concepts: pd.DataFrame) -> dict[str, Any]:
             space["align"].setdefault(row.other, {})[key] = [int(row.aligned_to), _round(row.match_share),
                                                              bool(row.aligned)]
     ordered = sorted(spaces.values(), key=lambda s: (s["model"], s["side"], s["k"], s["layer"], s["joint"],
-                                                     s["lang"]))
+                                                     [languages.index(x) for x in s["langs"]]))
     colors = {lang: LANGUAGE_COLORS[i % len(LANGUAGE_COLORS)] for i, lang in enumerate(languages)}
     return {"languages": colors, "spaces": ordered}
 

@@ -2,7 +2,7 @@
 
 * ``layers``:   CALIGN and COLAP vs layer, one plot per model × side × pair × K, each metric with its baseline
                 band (mean ± sd): the shuffled-dictionary band of CALIGN is a floor (chance alignment), the
-                permuted-language band of COLAP a ceiling (random mixing).
+                permuted-language band of COLAP a ceiling (random mixing); the legend says which is which.
 * ``heatmap``:  layer × pair of CALIGN (mean of both directions, else forward) and COLAP, one per model × side × K.
 * ``curves``:   metric vs θ, one line per layer, one plot per model × side × pair × K.
 """
@@ -53,7 +53,8 @@ def _figure(width: float, height: float):
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})  # no URL inside the PNG
+    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None},  # no URL inside the PNG
+                bbox_inches="tight", pad_inches=0.1)  # a long legend widens the image rather than being cut
     return path
 
 
@@ -76,8 +77,8 @@ def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int)
     src, tgt = frame["src"].iloc[0], frame["tgt"].iloc[0]
     fig = _figure(6.4, 5.0)
     ax = fig.add_subplot()
-    for metric, color, name, kind in (("calign", CALIGN_COLOR, "CALIGN", "shuffled-dictionary baseline (floor)"),
-                                      ("colap", COLAP_COLOR, "COLAP", "permuted-language baseline (ceiling)")):
+    for metric, color, name, kind, null in (("calign", CALIGN_COLOR, "CALIGN", "floor", "shuffled dictionary"),
+                                            ("colap", COLAP_COLOR, "COLAP", "ceiling", "permuted languages")):
         part = frame[frame["metric"] == metric]
         thetas = sorted(part["theta"].dropna().unique())
         banded = False
@@ -93,8 +94,8 @@ def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int)
             for direction in directions:  # one band: of the mean (else forward, backward) / joint line
                 line = at[at["direction"] == direction].sort_values("layer")
                 if not banded and line["baseline_mean"].notna().any():
-                    _band(ax, line, color, f"{name} {kind}" + ("" if direction in ("mean", "joint") else
-                                                               f" of {_arrow(direction, src, tgt)}") + ": mean ± sd")
+                    which = "" if direction in ("mean", "joint") else f" ({_arrow(direction, src, tgt)})"
+                    _band(ax, line, color, f"{name} baseline{which}: {null}, a {kind} (mean ± sd)")
                     banded = True
     layers = sorted(frame["layer"].unique())
     ax.set_xticks(layers if len(layers) <= 25 else layers[:: math.ceil(len(layers) / 25)])

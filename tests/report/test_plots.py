@@ -42,12 +42,12 @@ def test_layer_plot_bands_and_legend(tables):
     fig = _layer_figure(frame, "tiny", "encoder", "en-de", 8)
     [legend] = fig.legends
     labels = [t.get_text() for t in legend.get_texts()]
-    assert "CALIGN shuffled-dictionary baseline (floor): mean ± sd" in labels
-    assert "COLAP permuted-language baseline (ceiling): mean ± sd" in labels
+    assert "CALIGN baseline: shuffled dictionary, a floor (mean ± sd)" in labels
+    assert "COLAP baseline: permuted languages, a ceiling (mean ± sd)" in labels
     assert "CALIGN en→de (θ=0.5)" in labels and "CALIGN de→en (θ=0.5)" in labels
     assert "CALIGN mean of both directions (θ=0.5)" in labels and "COLAP joint en+de (θ=0.3)" in labels
     [ax] = fig.axes
-    band = [c for c in ax.collections if c.get_label().startswith("CALIGN shuffled")][0]
+    band = [c for c in ax.collections if c.get_label().startswith("CALIGN baseline")][0]
     ys = band.get_paths()[0].vertices[:, 1]
     np.testing.assert_allclose([ys.min(), ys.max()], [0.07, 0.13])  # 0.1 ± 0.03
 
@@ -57,7 +57,7 @@ def test_band_falls_back_to_a_direction_with_a_baseline(tables):
     frame = results[(results["model"] == "tiny") & (results["pair"] == "en-de") & (results["metric"] == "calign")]
     frame = frame.assign(baseline_mean=np.where(frame["direction"] == "mean", np.nan, frame["baseline_mean"]))
     labels = [t.get_text() for t in _layer_figure(frame, "tiny", "encoder", "en-de", 8).legends[0].get_texts()]
-    assert "CALIGN shuffled-dictionary baseline (floor) of en→de: mean ± sd" in labels
+    assert "CALIGN baseline (en→de): shuffled dictionary, a floor (mean ± sd)" in labels
 
 
 def test_slug():
