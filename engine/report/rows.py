@@ -45,11 +45,12 @@ def _mean_null(a: Significance | None, b: Significance | None, observed: float) 
 
 
 def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src: str, tgt: str, k: int,
-                n_points: int | tuple[int, int]) -> tuple[Rows, Rows]:
+                n_points: int | tuple[int, int], seed: int | None = None) -> tuple[Rows, Rows]:
     """Rows of one CALIGN result: calign and calign_eligible per direction, and the mean of both directions.
 
     ``n_points``: points clustered on the source side, or (source, target); the mean row gets their sum.
-    The mean row's baseline averages the two directions' nulls repetition by repetition.
+    The mean row's baseline averages the two directions' nulls repetition by repetition. ``seed`` fills the
+    seed column (e.g. the clustering's); default: the seed of the metric's permutations.
     """
     owner = "calign_rows"
     if not isinstance(result, CalignResult):
@@ -59,7 +60,8 @@ def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src:
     p = result.params
     key = {"model": model, "side": side, "layer": int(layer), "pair": f"{src}-{tgt}", "src": src, "tgt": tgt,
            "k": int(k)}
-    settings = {"theta": p["theta"], "top_n": p["top_n"], "min_types": p["min_types"], "seed": p["seed"]}
+    settings = {"theta": p["theta"], "top_n": p["top_n"], "min_types": p["min_types"],
+                "seed": p["seed"] if seed is None else seed}
     directions: list[tuple[str, CalignDirection, int]] = [("forward", result.forward, points[0])]
     if result.backward is not None:
         directions.append(("backward", result.backward, points[1]))
@@ -87,10 +89,11 @@ def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src:
 
 
 def colap_rows(result: ColapResult, *, model: str, side: str, layer: int, src: str, tgt: str, k: int,
-               n_points: int) -> tuple[Rows, Rows]:
+               n_points: int, seed: int | None = None) -> tuple[Rows, Rows]:
     """Rows of one COLAP result of the joint space of ``src`` and ``tgt`` (direction ``joint``).
 
     The baseline (permuted languages) is a ceiling; ``n_degenerate`` counts single-language clusters.
+    ``seed`` as in :func:`calign_rows`.
     """
     owner = "colap_rows"
     if not isinstance(result, ColapResult):
@@ -109,6 +112,7 @@ def colap_rows(result: ColapResult, *, model: str, side: str, layer: int, src: s
         curve = result.curve(languages=langs)
     row = {**key, "metric": "colap", "direction": "joint", "value": value,
            **_null(result.null if len(result.languages) == 2 else None, "permuted-languages"),
-           "theta": result.theta, "top_n": None, "min_types": None, "seed": result.params.get("seed"),
+           "theta": result.theta, "top_n": None, "min_types": None,
+           "seed": result.params.get("seed") if seed is None else seed,
            "n_points": n_points, "n_clusters": result.n_clusters, "n_degenerate": result.n_single_language}
     return [row], _curve_rows(key, "colap", "joint", curve)

@@ -34,6 +34,7 @@ def test_calign_rows(results):
     assert forward["value"] == cal.forward.value and forward["baseline_mean"] == cal.forward.null.mean
     assert forward["p_value"] == cal.forward.null.p_value and forward["baseline_kind"] == "shuffled-dictionary"
     assert forward["n_points"] == 200 and forward["n_degenerate"] == cal.forward.n_single_type
+    assert forward["seed"] == 3
     mean = table[table["direction"] == "mean"].iloc[0]
     assert mean["value"] == cal.mean and mean["n_points"] == 390
     assert mean["baseline_mean"] == pytest.approx((cal.forward.null.mean + cal.backward.null.mean) / 2)
@@ -48,6 +49,9 @@ def test_colap_rows(results):
     _, col = results
     rows, curves = colap_rows(col, model="m", side="encoder", layer=0, src="en", tgt="de", k=6, n_points=300)
     [row] = validate_results(pd.DataFrame(rows)).to_dict("records")
+    assert row["seed"] == 0  # the permutations' seed, unless given
+    assert colap_rows(col, model="m", side="encoder", layer=0, src="en", tgt="de", k=6, n_points=1,
+                      seed=42)[0][0]["seed"] == 42
     assert row["value"] == col.value and row["baseline_mean"] == col.null.mean
     assert row["baseline_kind"] == "permuted-languages" and row["n_degenerate"] == col.n_single_language
     assert row["direction"] == "joint" and pd.isna(row["top_n"])
