@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 CONFIG ?= configs/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev bench bench-smoke lint clean
+.PHONY: run test install install-dev browser bench bench-smoke lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,13 @@ run: install
 	$(VENV)/bin/babelscope material prepare
 	$(VENV)/bin/babelscope run $(CONFIG)
 
-test: install-dev
+# The report's browser test needs headless Chromium (Debian package); without apt or root it is skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium unavailable: the report's browser test will be skipped"; }
+
+test: install-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev
