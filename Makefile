@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 CONFIG ?= configs/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev browser bench bench-smoke lint clean
+.PHONY: run test install install-dev browser bench bench-smoke gpu-check lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench: install-dev
 
 bench-smoke: install-dev
 	$(PY) benchmarks/run.py --smoke
+
+# On a GPU machine: the `gpu` test lane (CuPy kernels vs their NumPy twins, CUDA k-means) and the benchmarks.
+gpu-check: install-dev
+	$(PIP) install -q -e '.[gpu-cu12]'
+	$(PY) -m pytest -m gpu $(PYTEST_ARGS)
+	$(PY) benchmarks/run.py --only metrics cluster extract
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
