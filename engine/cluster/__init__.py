@@ -1,0 +1,17 @@
+"""Concept discovery: k-means (torch, scikit-learn, cuML, faiss backends) and Ward clustering of word vectors.
+
+Importing this package needs neither CUDA nor cuML nor faiss; optional backends are imported when used and
+raise :class:`engine.errors.BackendUnavailableError` (with the reason and what to install) when unusable.
+"""
+
+from engine.cluster.agglomerative import ward, ward_memory_bytes
+from engine.cluster.api import BACKENDS, REFERENCE_SEED, Clustering, fit
+
+__all__ = [
+    "BACKENDS",
+    "REFERENCE_SEED",
+    "Clustering",
+    "fit",
+    "ward",
+    "ward_memory_bytes",
+]

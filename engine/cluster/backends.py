@@ -1,0 +1,148 @@
+"""Library k-means backends behind :func:`engine.cluster.fit`: scikit-learn (the reference), cuML and faiss.
+
+Each runner takes a prepared :class:`RowSource` and returns a :class:`BackendResult`. These libraries cluster
+in memory, so the selected rows are materialised as float32 first (only the ``torch`` backend streams).
+cuML and faiss are imported when used; when they cannot be used a :class:`BackendUnavailableError` says why
+and what to install.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.cluster.source import RowSource
+from engine.errors import BackendUnavailableError
+
+log = logging.getLogger(__name__)
+
+CUML_INSTALL = "install RAPIDS cuML for CUDA 12 (`pip install 'babelscope[gpu-cu12]'`, i.e. cuml-cu12 and dask-cuda)"
+FAISS_INSTALL = "install faiss (`pip install 'babelscope[faiss]'` for faiss-cpu; faiss-gpu-cu12 for GPUs)"
+
+
+@dataclass
+class BackendResult:
+    """What a backend returns (labels int32 [n], centroids float32 [k, d])."""
+
+    labels: np.ndarray
+    centroids: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def import_cuml() -> Any:
+    """``cuml`` or a :class:`BackendUnavailableError` naming the reason and the install."""
+    try:
+        import cuml
+    except Exception as exc:  # ImportError, or CUDA runtime errors raised at import
+        raise BackendUnavailableError(f"backend 'cuml' of fit is unavailable: import cuml failed "
+                                      f"({type(exc).__name__}: {exc}); {CUML_INSTALL}") from exc
+    return cuml
+
+
+def import_faiss() -> Any:
+    """``faiss`` or a :class:`BackendUnavailableError` naming the reason and the install."""
+    try:
+        import faiss
+    except Exception as exc:
+        raise BackendUnavailableError(f"backend 'faiss' of fit is unavailable: import faiss failed "
+                                      f"({type(exc).__name__}: {exc}); {FAISS_INSTALL}") from exc
+    return faiss
+
+
+def cuml_usable() -> tuple[bool, str]:
+    """Whether cuML imports (checked lazily, for ``auto``), with the reason when it does not."""
+    try:
+        import_cuml()
+    except BackendUnavailableError as exc:
+        return False, str(exc)
+    return True, "cuml imported"
+
+
+def faiss_gpu_count() -> int:
+    """GPUs faiss can use (0 when faiss is CPU-only); raises when faiss is not installed."""
+    faiss = import_faiss()
+    return int(faiss.get_num_gpus()) if hasattr(faiss, "get_num_gpus") else 0
+
+
+def run_sklearn(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
+                tol: float) -> BackendResult:
+    """scikit-learn ``KMeans`` (Lloyd, ``random_state=seed``); ``tol`` relative, as sklearn takes it."""
+    from sklearn.cluster import KMeans
+
+    data = source.materialize()
+    if isinstance(init, str) and init != "k-means++":
+        log.info("sklearn has no %r initialisation; using its k-means++", init)
+    start: Any = init if isinstance(init, np.ndarray) else "k-means++"
+    model = KMeans(n_clusters=k, init=start, n_init=n_init, max_iter=max_iter, tol=tol, random_state=seed,
+                   algorithm="lloyd", copy_x=True)
+    model.fit(data)
+    return BackendResult(model.labels_.astype(np.int32), model.cluster_centers_.astype(np.float32),
+                         float(model.inertia_), int(model.n_iter_), int(model.n_iter_) < max_iter)
+
+
+def run_cuml(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
+             tol: float, dask_client: Any = None) -> BackendResult:
+    """cuML ``KMeans`` on one GPU, or ``cuml.dask`` over a dask-cuda cluster when ``dask_client`` is given."""
+    cuml = import_cuml()
+    start: Any = init if isinstance(init, np.ndarray) else ("k-means++" if init == "k-means++"
+                                                             else "scalable-k-means++")
+    params = dict(n_clusters=k, init=start, max_iter=max_iter, tol=tol, random_state=seed)
+    if dask_client is not None:
+        return _run_cuml_dask(source, params, dask_client)
+    model = cuml.KMeans(n_init=n_init, output_type="numpy", **params)
+    model.fit(source.materialize())
+    labels = np.asarray(model.labels_, dtype=np.int32)
+    n_iter = int(getattr(model, "n_iter_", -1))
+    return BackendResult(labels, np.asarray(model.cluster_centers_, dtype=np.float32), float(model.inertia_),
+                         n_iter, None if n_iter < 0 else n_iter < max_iter)
+
+
+def _run_cuml_dask(source: RowSource, params: dict[str, Any], client: Any) -> BackendResult:
+    """Multi-GPU k-means: a CuPy-backed Dask array of the rows, partitioned over the client's workers."""
+    try:
+        import cupy
+        import dask.array as da
+        from cuml.dask.cluster import KMeans as DaskKMeans
+    except Exception as exc:
+        raise BackendUnavailableError(f"multi-GPU backend 'cuml' (dask) of fit is unavailable: "
+                                      f"{type(exc).__name__}: {exc}; {CUML_INSTALL}") from exc
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    rows = max(1, -(-source.n // workers))
+    data = da.from_array(source.materialize(), chunks=(rows, source.d)).map_blocks(cupy.asarray)
+    data = client.persist(data)
+    model = DaskKMeans(client=client, **params).fit(data)
+    labels = cupy.asnumpy(model.predict(data).compute()).astype(np.int32)
+    centers = model.cluster_centers_
+    centers = cupy.asnumpy(centers) if hasattr(centers, "__cuda_array_interface__") else np.asarray(centers)
+    inertia = abs(float(model.score(data)))
+    internal = getattr(model, "internal_model", None)
+    n_iter = int(getattr(internal, "n_iter_", -1))
+    return BackendResult(labels, centers.astype(np.float32), inertia, n_iter, None,
+                         {"dask_workers": workers})
+
+
+def run_faiss(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
+              use_gpu: bool) -> BackendResult:
+    """faiss ``Kmeans`` on all rows (no subsampling); faiss runs exactly ``max_iter`` iterations."""
+    faiss = import_faiss()
+    if use_gpu and not faiss_gpu_count():
+        raise BackendUnavailableError("backend 'faiss' of fit on CUDA needs a GPU build of faiss "
+                                      f"(this faiss sees no GPU); {FAISS_INSTALL}")
+    data = np.ascontiguousarray(source.materialize(), dtype=np.float32)
+    model = faiss.Kmeans(source.d, k, niter=max_iter, nredo=n_init, seed=seed, gpu=use_gpu, verbose=False,
+                         max_points_per_centroid=max(256, -(-source.n // k) + 1), min_points_per_centroid=1)
+    if isinstance(init, np.ndarray):
+        model.train(data, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+    else:
+        if init != "auto":
+            log.info("faiss ignores init=%r (it starts from random rows)", init)
+        model.train(data)
+    distances, labels = model.index.search(data, 1)
+    return BackendResult(labels[:, 0].astype(np.int32), np.asarray(model.centroids, dtype=np.float32),
+                         float(distances[:, 0].astype(np.float64).sum()), max_iter, None)

@@ -1,0 +1,97 @@
+"""Every k-means backend on the same data; unavailable ones skip with the reason (and say what to install)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import adjusted_rand_score
+
+from engine.cluster import backends as bk
+from engine.cluster import fit
+from engine.errors import BackendUnavailableError, ConfigError
+from tests.cluster.helpers import seeded_centres
+
+
+def _faiss_reason() -> str | None:
+    try:
+        bk.import_faiss()
+    except BackendUnavailableError as exc:
+        return str(exc)
+    return None
+
+
+def _cuml_reason() -> str | None:
+    if not torch.cuda.is_available():
+        return "cuml needs a CUDA device (torch.cuda.is_available() is False)"
+    usable, reason = bk.cuml_usable()
+    return None if usable else reason
+
+
+CASES = [
+    pytest.param("torch", "cpu", id="torch-cpu"),
+    pytest.param("sklearn", "cpu", id="sklearn-cpu"),
+    pytest.param("torch", "cuda", id="torch-cuda", marks=pytest.mark.gpu),
+    pytest.param("faiss", "cpu", id="faiss-cpu",
+                 marks=pytest.mark.skipif(_faiss_reason() is not None, reason=str(_faiss_reason()))),
+    pytest.param("faiss", "cuda", id="faiss-cuda",
+                 marks=[pytest.mark.gpu, pytest.mark.skipif(_faiss_reason() is not None, reason=str(_faiss_reason()))]),
+    pytest.param("cuml", "cuda", id="cuml-cuda",
+                 marks=[pytest.mark.gpu, pytest.mark.skipif(_cuml_reason() is not None, reason=str(_cuml_reason()))]),
+]
+
+
+@pytest.mark.parametrize(("backend", "device"), CASES)
+def test_backend_recovers_blobs_from_a_shared_start(blobs, backend, device):
+    x, truth = blobs
+    start = seeded_centres(x, 12)
+    result = fit(x, 12, backend=backend, device=device, init=start, max_iter=50)
+    reference = fit(x, 12, backend="sklearn", init=start, max_iter=50)
+    assert result.backend == backend and result.device.startswith(device)
+    assert result.labels.shape == (3000,) and result.centroids.shape == (12, 16)
+    assert adjusted_rand_score(truth, result.labels) >= 0.99
+    assert adjusted_rand_score(reference.labels, result.labels) >= 0.99
+    assert result.inertia == pytest.approx(reference.inertia, rel=1e-3)
+
+
+@pytest.mark.gpu
+def test_torch_cuda_equals_cpu_labels_on_separated_data(blobs):
+    x, _ = blobs
+    start = seeded_centres(x, 12)
+    cpu = fit(x, 12, backend="torch", device="cpu", init=start)
+    gpu = fit(x, 12, backend="torch", device="cuda", init=start)
+    np.testing.assert_array_equal(cpu.labels, gpu.labels)
+    np.testing.assert_allclose(cpu.centroids, gpu.centroids, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(_faiss_reason() is None, reason="faiss is installed here")
+def test_faiss_missing_says_what_to_install():
+    with pytest.raises(BackendUnavailableError) as info:
+        fit(np.zeros((10, 2), dtype=np.float32), 2, backend="faiss", device="cpu")
+    assert "backend 'faiss' of fit is unavailable: import faiss failed" in str(info.value)
+    assert "pip install 'babelscope[faiss]'" in str(info.value)
+    assert isinstance(info.value, ImportError)
+
+
+@pytest.mark.skipif(bk.cuml_usable()[0], reason="cuml is installed here")
+def test_cuml_missing_says_what_to_install():
+    with pytest.raises(BackendUnavailableError) as info:
+        fit(np.zeros((10, 2), dtype=np.float32), 2, backend="cuml")
+    text = str(info.value)
+    assert "cuml" in text and "cuml-cu12" in text
+
+
+@pytest.mark.gpu
+def test_sklearn_refuses_an_explicit_gpu():
+    with pytest.raises(ConfigError, match="device of fit must be 'cpu' or 'auto' for backend 'sklearn'"):
+        fit(np.zeros((10, 2), dtype=np.float32), 2, backend="sklearn", device="cuda")
+
+
+def test_auto_on_cpu_picks_torch_and_logs_why(blobs, caplog):
+    x, _ = blobs
+    with caplog.at_level(logging.INFO, logger="engine.cluster"):
+        result = fit(x[:500], 5, device="cpu")
+    assert result.backend == "torch"
+    assert "backend auto -> torch on cpu" in caplog.text
