@@ -6,12 +6,22 @@ raise :class:`engine.errors.BackendUnavailableError` (with the reason and what t
 
 from engine.cluster.agglomerative import ward, ward_memory_bytes
 from engine.cluster.api import BACKENDS, REFERENCE_SEED, Clustering, fit
+from engine.cluster.conceptx import ConceptXClusters, align_conceptx, export_conceptx, read_conceptx
+from engine.cluster.store import StoredClustering, cluster_space, read_clustering, write_clustering
 
 __all__ = [
     "BACKENDS",
     "REFERENCE_SEED",
     "Clustering",
+    "ConceptXClusters",
+    "StoredClustering",
+    "align_conceptx",
+    "cluster_space",
+    "export_conceptx",
     "fit",
+    "read_clustering",
+    "read_conceptx",
     "ward",
     "ward_memory_bytes",
+    "write_clustering",
 ]
