@@ -91,9 +91,9 @@ def test_interrupt_then_resume_equals_uninterrupted(tiny_models, tmp_path, monke
 
 def test_kill_minus_nine_then_resume(tiny_models, tmp_path):
     """A real process killed with SIGKILL mid-extraction; the re-run completes with identical arrays."""
-    data = config_dict(tiny_models["bert"], tmp_path, "killed.zarr", n=200)
-    data["extract"]["batch_tokens"] = 128
-    data["store"].update({"chunk_rows": 16, "shard_rows": 32})
+    data = config_dict(tiny_models["bert"], tmp_path, "killed.zarr", n=150)
+    data["extract"]["batch_tokens"] = 256
+    data["store"].update({"chunk_rows": 32, "shard_rows": 64})
     path = tmp_path / "killed.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     done_dir = tmp_path / "killed.zarr" / "activations" / "tiny" / "encoder" / "en" / "shard_done" / "c"
