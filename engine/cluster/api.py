@@ -8,9 +8,11 @@ Backends (``backend=``):
   Zarr array, so the rows need not fit in memory.
 * ``cuml`` — RAPIDS cuML on one GPU; multi-GPU ``cuml.dask`` when a dask-cuda ``dask_client`` is passed.
 * ``faiss`` — optional extra.
-* ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py: its s/iteration is below sklearn's on me5 data at
-  equal inertia); CUDA: ``cuml`` for in-memory rows when it imports, else ``torch``. The choice and any
-  fallback are logged.
+* ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py on me5 data: a whole ``fit()`` takes no longer than
+  sklearn's, its seeded k-means++ being much faster, though each Lloyd iteration takes 1.2-1.5x sklearn's
+  on an AMD CPU where torch's MKL GEMM is slower than sklearn's OpenBLAS; it also streams and is
+  reproducible across chunkings); CUDA: ``cuml`` for in-memory rows when it imports, else ``torch`` (not
+  measured here: no GPU). The choice and any fallback are logged.
 
 Data: float16 store rows are computed on in float32. Optional L2 normalisation and PCA whitening (off by
 default, as in the reference); centroids are then in the transformed space.
@@ -40,7 +42,6 @@ REFERENCE_SEED = 212
 BACKENDS = ("auto", "torch", "sklearn", "cuml", "faiss")
 INITS = ("auto", "k-means++", "k-means||")
 PARALLEL_INIT_ROWS = 100_000  # init="auto": k-means|| above this many streamed rows, else k-means++
-PRUNE_MIN_K = 256  # prune="auto": Hamerly bounds from this many clusters (measured on me5 activations)
 
 
 @dataclass
@@ -148,14 +149,14 @@ def choose_backend(backend: str, device: Any, source: RowSource, dask_client: An
         why = "rows are streamed from Zarr (only torch streams)" if usable else reason
         log.info("backend auto -> torch on %s (cuml not used: %s)", device, why)
         return "torch"
-    log.info("backend auto -> torch on cpu (measured faster per iteration than sklearn on CPU)")
+    log.info("backend auto -> torch on cpu (whole fit as fast as sklearn or faster, streams, reproducible)")
     return "torch"
 
 
 def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_SEED, backend: str = "auto",
         device: str = "auto", n_init: int = 1, max_iter: int = 300, tol: float = 1e-4,
         init: str | np.ndarray = "auto", normalize: bool = False, whiten: bool | int = False,
-        chunk_rows: int = 4096, prune: bool | str = "auto", dask_client: Any = None) -> Clustering:
+        chunk_rows: int = 4096, prune: bool = False, dask_client: Any = None) -> Clustering:
     """Cluster the rows of ``source`` into ``k`` clusters with k-means.
 
     source: NumPy [n, d] (any float dtype), a zarr.Array [N, d] with optional ``rows`` (int64 [n] indices;
@@ -163,8 +164,8 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
     order (a joint space of several languages). ``tol`` is relative to the mean per-feature variance, as in
     scikit-learn. ``init``: ``auto`` | ``k-means++`` | ``k-means||`` | float array [k, d] of initial centres
     (then a single run). ``whiten``: False, True, or the number of principal components to keep.
-    ``prune`` (torch only): skip rows whose nearest centre provably did not move (Hamerly bounds); ``auto``
-    prunes from K >= 256, where it measured faster on me5 activations (below, the bookkeeping costs more).
+    ``prune`` (torch only): skip rows whose nearest centre provably did not move (Hamerly bounds). Off by
+    default: on 384-d me5 vectors most rows sit near a boundary, so it saved too little to pay its bookkeeping.
     Returns labels int32 [n], centroids float32 [k, d], inertia, n_iter, backend, seconds.
     """
     started = time.perf_counter()
@@ -179,8 +180,8 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
         raise ConfigError(param_message("tol", "fit", "a number >= 0", tol))
     if not isinstance(normalize, bool):
         raise ConfigError(param_message("normalize", "fit", "True or False", normalize))
-    if not isinstance(prune, bool) and prune != "auto":
-        raise ConfigError(param_message("prune", "fit", "True, False or 'auto'", prune))
+    if not isinstance(prune, bool):
+        raise ConfigError(param_message("prune", "fit", "True or False", prune))
     src = RowSource(parts, chunk_rows=chunk_rows)
     if not isinstance(whiten, bool):
         check_int(whiten, "whiten", "fit", 1)
@@ -188,7 +189,6 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
             raise ConfigError(param_message("whiten", "fit", f"True, False or a component count <= d={src.raw_dim}",
                                             whiten))
     k = check_k(k, src.n)
-    prune = k >= PRUNE_MIN_K if prune == "auto" else prune
     init_name = _check_init(init, k, src, whiten)
     torch_device = resolve_cluster_device(device)
     name = choose_backend(backend, torch_device, src, dask_client)

@@ -44,7 +44,7 @@ def test_k_larger_than_selected_rows(tmp_path):
     ({"k": 3, "init": np.zeros((2, 6))}, "init of fit must be a finite array of shape (K=3, d=6); "
                                           "got 'array of shape (2, 6)'"),
     ({"k": 3, "whiten": 7}, "whiten of fit must be True, False or a component count <= d=6; got 7"),
-    ({"k": 3, "prune": "yes"}, "prune of fit must be True, False or 'auto'; got 'yes'"),
+    ({"k": 3, "prune": "yes"}, "prune of fit must be True or False; got 'yes'"),
 ])
 def test_bad_parameters_use_the_template(kwargs, message):
     k = kwargs.pop("k")
