@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -130,7 +131,9 @@ def resolve_cluster_device(spec: Any, owner: str = "fit") -> Any:
 
     from engine.device import resolve_device
 
-    if isinstance(spec, str) and spec.startswith("cuda") and not torch.cuda.is_available():
+    if not isinstance(spec, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", spec):
+        raise ConfigError(param_message("device", owner, "one of auto, cpu, cuda, cuda:N", spec))
+    if spec.startswith("cuda") and not torch.cuda.is_available():
         raise BackendUnavailableError(f"device={spec!r} of {owner} needs a CUDA GPU, but torch.cuda.is_available() "
                                       f"is False (CPU-only torch build or no driver); use device='cpu', or "
                                       f"install a CUDA build of torch on a GPU machine")

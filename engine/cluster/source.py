@@ -198,11 +198,15 @@ class RowSource:
         thread (the float32 conversion and transform of streamed rows then happen there)."""
         import torch
 
-        if self._memory is not None:
+        if self._memory is not None and self._fits_on(device):
             data = self._on_device(device)
             norms = self._norms(device, block_rows, data)
             for lo in range(0, self.n, block_rows):
                 yield lo, partial(_slices, data, norms, lo, lo + block_rows)
+            return
+        if self._memory is not None:  # in host memory but too large for the GPU: copy block by block
+            for lo in range(0, self.n, block_rows):
+                yield lo, partial(self._convert, self._memory[lo:lo + block_rows], device, torch, False)
             return
         pending: list[np.ndarray] = []
         held, start = 0, 0
@@ -219,9 +223,23 @@ class RowSource:
             yield start, partial(self._convert, np.concatenate(pending) if len(pending) > 1 else pending[0], device,
                                  torch)
 
-    def _convert(self, block: np.ndarray, device: Any, torch: Any) -> tuple[Any, Any]:
-        x = self._to_device(block, device, torch)
+    def _convert(self, block: np.ndarray, device: Any, torch: Any, transform: bool = True) -> tuple[Any, Any]:
+        x = self._to_device(block, device, torch) if transform else torch.from_numpy(block).to(device)
         return x, (x * x).sum(1)
+
+    def _fits_on(self, device: Any) -> bool:
+        """CPU always; a GPU when the float32 rows take at most half of its free memory."""
+        import torch
+
+        device = torch.device(device)
+        if device.type != "cuda" or str(device) in self._device_cache:
+            return True
+        free, _ = torch.cuda.mem_get_info(device)
+        fits = self._memory.nbytes <= free // 2
+        if not fits:
+            log.info("rows (%.1f GiB) exceed half the free memory of %s: copying them block by block",
+                     self._memory.nbytes / 2**30, device)
+        return fits
 
     def _to_device(self, block: np.ndarray, device: Any, torch: Any) -> Any:
         tensor = torch.from_numpy(np.ascontiguousarray(block)).to(device=device, dtype=torch.float32)

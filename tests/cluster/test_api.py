@@ -45,6 +45,7 @@ def test_k_larger_than_selected_rows(tmp_path):
                                           "got 'array of shape (2, 6)'"),
     ({"k": 3, "whiten": 7}, "whiten of fit must be True, False or a component count <= d=6; got 7"),
     ({"k": 3, "prune": "yes"}, "prune of fit must be True or False; got 'yes'"),
+    ({"k": 3, "device": "gpu"}, "device of fit must be one of auto, cpu, cuda, cuda:N; got 'gpu'"),
 ])
 def test_bad_parameters_use_the_template(kwargs, message):
     k = kwargs.pop("k")
