@@ -100,6 +100,7 @@ def as_parts(source: SourceLike, rows: Any, owner: str) -> list[tuple[Any, np.nd
 
 
 def _rows(rows: Any, n_total: int, owner: str) -> np.ndarray:
+    """Row indices as int64 [n], each in [0, n_total)."""
     rows = np.asarray(rows)
     if rows.ndim != 1 or not (np.issubdtype(rows.dtype, np.integer) or rows.size == 0):
         raise ConfigError(param_message("rows", owner, "a 1-D array of integer row indices",
@@ -112,6 +113,7 @@ def _rows(rows: Any, n_total: int, owner: str) -> np.ndarray:
 
 
 def check_int(value: Any, name: str, owner: str, low: int) -> int:
+    """``value`` as an int (bools refused) when it is an integer >= ``low``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ConfigError(param_message(name, owner, f"an integer >= {low}", value))
     return int(value)

@@ -12,7 +12,7 @@ from engine.cluster import (
     read_clustering,
     read_conceptx,
 )
-from engine.errors import InputDataError, StoreError
+from engine.errors import ConfigError, InputDataError, StoreError
 from engine.store import layout, open_store
 
 MODEL, SIDE, LAYER = "me5-small", "encoder", 6
@@ -110,3 +110,17 @@ def test_conceptx_from_another_corpus_is_refused(me5_store, tmp_path):
     path.write_text("Zebra|||0|||0|||0|||1\n", encoding="utf-8")
     with pytest.raises(InputDataError, match="has word 'Zebra' at sentence 0, position 0, where the store has"):
         align_conceptx(read_conceptx(path), root, model=MODEL, side=SIDE, lang="en")
+
+
+def test_ward_through_the_stage(me5_store, selection):
+    from sklearn.cluster import AgglomerativeClustering
+
+    stored = cluster_space(me5_store, model=MODEL, side=SIDE, layer=LAYER, langs=["en"], k=12, selection=selection,
+                           method="ward")
+    assert stored.attrs["method"] == "ward" and stored.attrs["backend"] == "ward"
+    root = open_store(me5_store)
+    rows = np.asarray(root[layout.selection_path(selection, MODEL, SIDE, "en")]["rows"][:])
+    vectors = np.asarray(root[layout.activations_path(MODEL, SIDE, "en")]["layer_6"][:], dtype=np.float32)[rows]
+    np.testing.assert_array_equal(stored.clustering.labels, AgglomerativeClustering(12).fit(vectors).labels_)
+    with pytest.raises(ConfigError, match="method of cluster_space must be one of kmeans, ward; got 'dbscan'"):
+        cluster_space(me5_store, model=MODEL, side=SIDE, layer=LAYER, langs=["en"], k=12, method="dbscan")
