@@ -27,6 +27,9 @@ def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("engine").setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:  # Dask configures its own INFO handlers
+        for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _fail(exc: BabelscopeError) -> None:
