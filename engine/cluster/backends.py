@@ -129,7 +129,8 @@ def _run_cuml_dask(source: RowSource, params: dict[str, Any], client: Any) -> Ba
 
 def run_faiss(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
               use_gpu: bool) -> BackendResult:
-    """faiss ``Kmeans`` on all rows (no subsampling); faiss runs exactly ``max_iter`` iterations."""
+    """faiss ``Kmeans`` on all rows (no subsampling), at most ``max_iter`` iterations (faiss has its own stop
+    rule and splits clusters to refill empty ones, so it need not follow sklearn's trajectory)."""
     faiss = import_faiss()
     if use_gpu and not faiss_gpu_count():
         raise BackendUnavailableError("backend 'faiss' of fit on CUDA needs a GPU build of faiss "
@@ -144,5 +145,6 @@ def run_faiss(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n
             log.info("faiss ignores init=%r (it starts from random rows)", init)
         model.train(data)
     distances, labels = model.index.search(data, 1)
+    n_iter = len(getattr(model, "obj", ())) or max_iter  # recent faiss stops early (early_stop_threshold)
     return BackendResult(labels[:, 0].astype(np.int32), np.asarray(model.centroids, dtype=np.float32),
-                         float(distances[:, 0].astype(np.float64).sum()), max_iter, None)
+                         float(distances[:, 0].astype(np.float64).sum()), n_iter, n_iter < max_iter)
