@@ -165,7 +165,8 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
     """Cluster the rows of ``source`` into ``k`` clusters with k-means.
 
     source: NumPy [n, d] (any float dtype), a zarr.Array [N, d] with optional ``rows`` (int64 [n] indices;
-    streamed, never loaded whole by ``torch``), or a list of ``(array, rows | None)`` parts concatenated in
+    read once when within the memory budget, else streamed by ``torch`` and never loaded whole; see
+    :mod:`engine.cluster.source`), or a list of ``(array, rows | None)`` parts concatenated in
     order (a joint space of several languages). ``tol`` is relative to the mean per-feature variance, as in
     scikit-learn. ``init``: ``auto`` | ``k-means++`` | ``k-means||`` | float array [k, d] of initial centres
     (then a single run). ``whiten``: False, True, or the number of principal components to keep.

@@ -1,9 +1,10 @@
 """Row sources for clustering: NumPy or Zarr arrays, optionally picked by row indices, read as float32.
 
 A :class:`RowSource` is the concatenation of one or more *parts* ``(array [N_i, d], rows [n_i] | None)``.
-NumPy parts are converted to one float32 matrix once; Zarr parts are **streamed**: every pass reads
-``chunk_rows`` rows at a time (the next chunk is read in a background thread while the current one is
-computed on), so the selected rows never have to fit in memory at once.
+NumPy parts are converted to one float32 matrix once. Zarr selections within :data:`MEMORY_BUDGET_BYTES`
+(float32 size; env ``BABELSCOPE_CLUSTER_MEMORY``) are read once into memory; larger ones are **streamed**:
+every pass reads ``chunk_rows`` rows at a time (the next chunk is read in a background thread while the
+current one is computed on), so the selected rows never have to fit in memory at once.
 
 Compute happens in fixed *blocks* of rows (``blocks(block_rows, ...)``) whose boundaries depend only on
 ``block_rows``, not on ``chunk_rows``: a BLAS product's result for a row can depend on the shape of the

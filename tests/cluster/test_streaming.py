@@ -18,13 +18,13 @@ def en_layer(me5_store):
     return root[layout.activations_path("me5-small", "encoder", "en")]["layer_6"]
 
 
-
 @pytest.fixture(autouse=True)
 def always_stream(monkeypatch):
     """These tests are about the streamed path: no in-memory shortcut for small Zarr selections."""
     from engine.cluster import source
 
     monkeypatch.setattr(source, "MEMORY_BUDGET_BYTES", 0)
+
 
 def test_same_seed_same_labels_across_runs(me5_en):
     first = fit(me5_en, 30, seed=11, backend="torch")
