@@ -287,5 +287,6 @@ def torch_kmeans(source: RowSource, k: int, *, seed: int, init: str | np.ndarray
                  float(np.mean(result.iter_seconds)) if result.iter_seconds else 0.0)
         if best is None or result.inertia < best.inertia:
             best = result
-    assert best is not None  # n_init >= 1 is validated by the caller
+    if best is None:  # n_init >= 1 is validated by fit(); reaching here is a bug
+        raise RuntimeError(f"torch k-means ran no initialisation (n_init={n_init})")
     return best
