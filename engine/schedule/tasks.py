@@ -115,9 +115,9 @@ def task_select(config: Config, key: str, *inputs: Any) -> dict[str, Any]:
     from engine.select.stage import run_select
 
     root = _root(config)
-    complete = "selections" in root
-    if (hit := _cached(config, "select", key, complete)) is not None:
-        return hit
+    held = TaskCache(config.run.dir).get("select", key)
+    if held is not None and all(_complete(root, f"selections/{name}") for name in held.get("sizes", {})):
+        return {**held, "computed": False}
     started = time.perf_counter()
     summaries = run_select(config)
     sizes = {f"{s.name}/{s.model}/{s.side}/{s.lang}": s.n_rows for s in summaries}
