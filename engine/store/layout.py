@@ -55,7 +55,9 @@ def missing_path(model: str, side: str, lang: str) -> str:
 #   .../partner_row                                int64 [n_selected] linked word's row on the other side, or -1
 #   name = "colap" or "calign-{src}-{tgt}" (engine.select.calign_name)
 # clusters/{model}/{side}/layer_{i}/{space}/k{K}/labels  int32 [n_selected]; centroids float32 [K, hidden]
-#   space = a language, or joint-{a}-{b}; attrs: backend, seed, K, inertia, n_iter, selection, complete
+#   space = a language, or joint-{a}-{b}; attrs: backend, seed, K, inertia, n_iter, selection, complete.
+#   `babelscope run` prefixes the space with the selection it clusters, since a language takes part in
+#   several pairs: {selection}/{lang} (e.g. calign-en-de/en) and colap/joint-{a}-{b}.
 
 
 def pair_name(src: str, tgt: str) -> str:
