@@ -150,8 +150,11 @@ def model_layer_counts(spec: ModelSpec) -> dict[str, int]:
     return {side: _layer_count(config, side) for side in sides}
 
 
-def load_model(spec: ModelSpec, device: Any) -> LoadedModel:
-    """Load model and fast tokenizer for ``spec`` onto ``device`` (eval mode, no grad needed)."""
+def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedModel:
+    """Load model and fast tokenizer for ``spec`` onto ``device`` (eval mode, no grad needed).
+
+    ``weights=False`` loads the tokenizer and config only (``model`` is None): enough to plan an extraction.
+    """
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     source = _resolve_source(spec)
@@ -161,10 +164,12 @@ def load_model(spec: ModelSpec, device: Any) -> LoadedModel:
         raise ModelUnavailableError(
             f"model {spec.name!r} has no fast tokenizer; word alignment needs word_ids() (a tokenizer.json)"
         )
-    extra = {"add_pooling_layer": False} if config.model_type in _POOLER_TYPES else {}
-    with _quiet_transformers():  # the load report would flag the unused pooler weights
-        model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
-    model.eval().to(device)
+    model = None
+    if weights:
+        extra = {"add_pooling_layer": False} if config.model_type in _POOLER_TYPES else {}
+        with _quiet_transformers():  # the load report would flag the unused pooler weights
+            model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
+        model.eval().to(device)
     encdec = bool(getattr(config, "is_encoder_decoder", False))
     sides = ("encoder", "decoder") if encdec else ("encoder",)
     hidden = int(getattr(config, "hidden_size", None) or config.d_model)

@@ -170,12 +170,33 @@ def _create_arrays(root: Any, names: tuple[str, str, str], plan: LanguagePlan, l
     return arrays, group["shard_done"]
 
 
-def extract_language(root: Any, loaded: LoadedModel, side: str, lang: str, config: Config, sentences: list[list[str]],
-                     sources: list[list[str]] | None, corpus_hash: str, compute_dtype: torch.dtype,
-                     device: torch.device, *, overwrite: bool = False, progress: bool = True) -> ExtractionSummary:
-    """Extract one model × side × language into ``root`` (resuming where a previous run stopped)."""
-    started = time.perf_counter()
-    spec, store = config.extract, config.store
+@dataclass
+class ExtractionJob:
+    """An extraction whose arrays exist in the store: what shard workers and the finishing step need."""
+
+    names: tuple[str, str, str]  # activations, words, missing group names
+    side: str
+    lang: str
+    layers: list[int]
+    n_layers: int
+    plan: LanguagePlan
+    arrays: dict[int, Any]
+    done: Any  # zarr uint8 [n_shards]
+
+    @property
+    def n_shards(self) -> int:
+        return int(self.done.shape[0])
+
+
+def begin_extraction(root: Any, loaded: LoadedModel, side: str, lang: str, config: Config,
+                     sentences: list[list[str]], sources: list[list[str]] | None, corpus_hash: str,
+                     compute_dtype: torch.dtype, *, overwrite: bool = False) -> ExtractionJob | None:
+    """Plan the rows and create the arrays of one model × side × language (None when already complete).
+
+    Needs the tokenizer and model config only (``loaded.model`` may be None): it can run on a client before
+    shard tasks that each load the weights.
+    """
+    spec = config.extract
     n_layers = loaded.n_layers[side]
     layers = requested_layers(spec, n_layers, loaded.spec.name)
     source_lang = decoder_source(config, lang) if side == "decoder" else None
@@ -184,34 +205,62 @@ def extract_language(root: Any, loaded: LoadedModel, side: str, lang: str, confi
     names = (layout.activations_path(key, side, lang), layout.words_path(key, side, lang),
              layout.missing_path(key, side, lang))
     if _prepare_group(root, names[0], attrs, overwrite):
-        group = root[names[0]]
         log.info("%s complete in the store, skipping", names[0])
-        return ExtractionSummary(key, side, lang, int(group.attrs["n_rows"]), layers, 0,
-                                 int(group["shard_done"].shape[0]), 0.0, dict(group.attrs.get("stats", {})))
+        return None
     _, word_index = build_vocab(sentences)
-    tokenizer = loaded.tokenizer
-    plan = plan_language(tokenizer, sentences, word_index, loaded.max_tokens, spec.long_sentences, sources)
-    arrays, done = _create_arrays(root, names, plan, layers, loaded.hidden_size, store, attrs)
-    n_shards = int(done.shape[0])
-    todo = [s for s, flag in enumerate(done[:]) if not flag] if plan.n_rows else []
+    plan = plan_language(loaded.tokenizer, sentences, word_index, loaded.max_tokens, spec.long_sentences, sources)
+    arrays, done = _create_arrays(root, names, plan, layers, loaded.hidden_size, config.store, attrs)
     if plan.stats["missing_words"]:
         log.warning("%s: %d words yield no subword or exceed the model length; they get no vector (listed in %s)",
                     names[0], plan.stats["missing_words"], names[2])
     if plan.stats["windowed_sentences"] or plan.stats["skipped_sentences"]:
         log.warning("%s: %d sentences over %d tokens split into windows, %d skipped", names[0],
                     plan.stats["windowed_sentences"], loaded.max_tokens, plan.stats["skipped_sentences"])
-    computed_words = _run_shards(loaded, side, n_layers, layers, plan, sentences, sources, todo, arrays, done,
-                                 config, compute_dtype, device, progress, names[0])
-    group = root[names[0]]
-    stats = {**plan.stats, "computed_words": computed_words}
-    seconds = time.perf_counter() - started
-    group.attrs.update({"n_rows": plan.n_rows, "n_missing": plan.stats["missing_words"], "stats": stats,
+    return ExtractionJob(names, side, lang, layers, n_layers, plan, arrays, done)
+
+
+def extract_shards(job: ExtractionJob, loaded: LoadedModel, config: Config, sentences: list[list[str]],
+                   sources: list[list[str]] | None, compute_dtype: torch.dtype, device: torch.device,
+                   shards: range | None = None, *, progress: bool = True) -> tuple[int, int]:
+    """Compute and write the not-yet-done shards of ``shards`` (default: all); returns (shards, words)."""
+    wanted = range(job.n_shards) if shards is None else shards
+    flags = job.done[:]
+    todo = [s for s in wanted if not flags[s]] if job.plan.n_rows else []
+    words = _run_shards(loaded, job.side, job.n_layers, job.layers, job.plan, sentences, sources, todo, job.arrays,
+                        job.done, config, compute_dtype, device, progress, job.names[0])
+    return len(todo), words
+
+
+def finish_extraction(root: Any, job: ExtractionJob, computed_words: int, seconds: float) -> dict[str, Any]:
+    """Record the stats and set ``complete`` once every shard is written (refuses otherwise)."""
+    group = root[job.names[0]]
+    if not all(job.done[:]):
+        missing = [i for i, flag in enumerate(job.done[:]) if not flag]
+        raise StoreError(f"{job.names[0]}: shards {missing[:10]} were not written; re-run to resume")
+    stats = {**job.plan.stats, "computed_words": computed_words}
+    group.attrs.update({"n_rows": job.plan.n_rows, "n_missing": job.plan.stats["missing_words"], "stats": stats,
                         "seconds": round(seconds, 3)})
-    if not all(done[:]):
-        raise StoreError(f"{names[0]}: some shards were not written; re-run to resume")
     group.attrs["complete"] = True
-    log.info("%s: %d rows x %d layers in %.1f s", names[0], plan.n_rows, len(layers), seconds)
-    return ExtractionSummary(key, side, lang, plan.n_rows, layers, len(todo), n_shards, seconds, stats)
+    log.info("%s: %d rows x %d layers in %.1f s", job.names[0], job.plan.n_rows, len(job.layers), seconds)
+    return stats
+
+
+def extract_language(root: Any, loaded: LoadedModel, side: str, lang: str, config: Config, sentences: list[list[str]],
+                     sources: list[list[str]] | None, corpus_hash: str, compute_dtype: torch.dtype,
+                     device: torch.device, *, overwrite: bool = False, progress: bool = True) -> ExtractionSummary:
+    """Extract one model × side × language into ``root`` (resuming where a previous run stopped)."""
+    started = time.perf_counter()
+    job = begin_extraction(root, loaded, side, lang, config, sentences, sources, corpus_hash, compute_dtype,
+                           overwrite=overwrite)
+    key = loaded.spec.key
+    if job is None:
+        group = root[layout.activations_path(key, side, lang)]
+        return ExtractionSummary(key, side, lang, int(group.attrs["n_rows"]), list(group.attrs["layers"]), 0,
+                                 int(group["shard_done"].shape[0]), 0.0, dict(group.attrs.get("stats", {})))
+    n_todo, words = extract_shards(job, loaded, config, sentences, sources, compute_dtype, device, progress=progress)
+    seconds = time.perf_counter() - started
+    stats = finish_extraction(root, job, words, seconds)
+    return ExtractionSummary(key, side, lang, job.plan.n_rows, job.layers, n_todo, job.n_shards, seconds, stats)
 
 
 def _run_shards(loaded: LoadedModel, side: str, n_layers: int, layers: list[int], plan: LanguagePlan,

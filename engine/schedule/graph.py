@@ -1,4 +1,5 @@
-"""The task graph of a run: extract (model × language), align (pair), select, cluster (model × side × layer ×
+"""The task graph of a run: extract (model × side × language × range of store shards, then a check that marks
+the group complete), align (pair), select, cluster (model × side × layer ×
 space × K), metrics (model × side × layer × pair × K). Keys are content hashes of each task's settings and
 its inputs' keys, so re-runs skip what is done and a changed setting recomputes only what depends on it.
 """
@@ -37,8 +38,9 @@ def layer_counts(config: Config) -> dict[str, dict[str, int]]:
     return {spec.key: model_layer_counts(spec) for spec in config.models}
 
 
-def build_graph(config: Config, corpus_hash: str, n_layers: dict[str, dict[str, int]]) -> list[Task]:
-    """Tasks in a topological order."""
+def build_graph(config: Config, corpus_hash: str, n_layers: dict[str, dict[str, int]],
+                shard_counts: dict[tuple[str, str, str], int]) -> list[Task]:
+    """Tasks in a topological order. ``shard_counts``: (model key, side, lang) -> store shards to extract."""
     from engine.align.stage import resolve_pairs
     from engine.extract.stage import requested_layers
     from engine.select.store import COLAP, calign_name
@@ -47,14 +49,27 @@ def build_graph(config: Config, corpus_hash: str, n_layers: dict[str, dict[str, 
     pairs = resolve_pairs(config.align.pairs, languages) if len(languages) > 1 else []
     graph: list[Task] = []
     extract_keys = []
+    per_task = config.run.extract_shards_per_task
     for index, spec in enumerate(config.models):
         for lang in languages:
-            key = content_hash({"stage": "extract", "model": spec.model_dump(mode="json"), "corpus": corpus_hash,
-                                "extract": config.extract.semantic(), "layers": config.extract.layers,
-                                "sides": config.extract.sides, "lang": lang, "store": str(config.store.path),
-                                "sources": config.extract.decoder_sources})
-            graph.append(Task("extract", f"{spec.key}-{lang}", tasks.task_extract, (index, lang), key, gpu=True))
-            extract_keys.append(key)
+            base = content_hash({"stage": "extract", "model": spec.model_dump(mode="json"), "corpus": corpus_hash,
+                                 "extract": config.extract.semantic(), "layers": config.extract.layers,
+                                 "lang": lang, "store": str(config.store.path),
+                                 "sources": config.extract.decoder_sources,
+                                 "chunking": [config.store.chunk_rows, config.store.shard_rows]})
+            for side in config.extract.sides:
+                n_shards = shard_counts[(spec.key, side, lang)]
+                shard_tasks = []
+                for first in range(0, n_shards, per_task):
+                    stop = min(n_shards, first + per_task)
+                    key = content_hash([base, side, first, stop])
+                    shard_tasks.append(Task("extract", f"{spec.key}-{side}-{lang}-{first}-{stop}", tasks.task_extract,
+                                            (index, side, lang, first, stop), key, gpu=True))
+                graph += shard_tasks
+                key = content_hash([base, side, "done", n_shards])
+                graph.append(Task("extract_done", f"{spec.key}-{side}-{lang}", tasks.task_extract_done,
+                                  (index, side, lang), key, deps=[t.dask_key for t in shard_tasks]))
+                extract_keys.append(key)
     align_keys = {}
     for src, tgt in pairs:
         key = content_hash({"stage": "align", "corpus": corpus_hash, "align": config.align.model_dump(mode="json"),
@@ -66,7 +81,7 @@ def build_graph(config: Config, corpus_hash: str, n_layers: dict[str, dict[str, 
     select_key = content_hash({"stage": "select", "extract": sorted(extract_keys), "align": sorted(align_keys.values()),
                                "select": config.select.model_dump(mode="json")})
     graph.append(Task("select", "all", tasks.task_select, (), select_key,
-                      deps=[t.dask_key for t in graph]))
+                      deps=[t.dask_key for t in graph if t.stage in ("extract_done", "align")]))
     select_dep = graph[-1].dask_key
     cluster_spec = config.cluster.model_dump(mode="json", exclude={"ks"})
     for spec in config.models:

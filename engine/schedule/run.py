@@ -39,17 +39,25 @@ def _versions() -> dict[str, Any]:
     return out
 
 
-def _prepare(config: Config) -> str:
-    """Embedded material converted and the store's corpus section written, on the client, before any task."""
+def _prepare(config: Config) -> tuple[str, dict[tuple[str, str, str], int]]:
+    """On the client, before any task: embedded material converted, the store's corpus section written, and
+    each extraction planned (arrays created), so shard tasks only fill rows. Returns the corpus hash and the
+    number of store shards of every model × side × language."""
     from engine.extract import load_corpus
     from engine.material import resolve_material_model
+    from engine.schedule.tasks import plan_extraction
     from engine.store import init_store
 
     for spec in config.models:
         resolve_material_model(spec.name)
     corpus = load_corpus(config)
     init_store(config.store.path, corpus)
-    return corpus.content_hash()
+    counts = {}
+    for index, spec in enumerate(config.models):
+        for side in config.extract.sides:
+            for lang in corpus.languages:
+                counts[(spec.key, side, lang)] = plan_extraction(config, index, side, lang)
+    return corpus.content_hash(), counts
 
 
 def _tables(results: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -94,8 +102,8 @@ def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
     if engine_log.getEffectiveLevel() > logging.INFO:
         engine_log.setLevel(logging.INFO)
     try:
-        corpus_hash = _prepare(config)
-        graph = build_graph(config, corpus_hash, layer_counts(config))
+        corpus_hash, shard_counts = _prepare(config)
+        graph = build_graph(config, corpus_hash, layer_counts(config), shard_counts)
         log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
         runner = run_sync if config.run.scheduler == "sync" else run_dask
         results = runner(config, graph, progress)

@@ -61,32 +61,70 @@ def _complete(root: Any, name: str) -> bool:
     return name in root and bool(root[name].attrs.get("complete"))
 
 
-def task_extract(config: Config, model_index: int, lang: str, key: str) -> dict[str, Any]:
-    """Extract every configured side of one model × language."""
+def _extraction_inputs(config: Config, model_index: int, side: str, lang: str, weights: bool) -> tuple:
     from engine.device import resolve_compute_dtype, resolve_device
     from engine.extract import load_corpus
     from engine.extract.models import load_model
-    from engine.extract.stage import decoder_source, extract_language
+    from engine.extract.stage import decoder_source
 
-    spec = config.models[model_index]
+    corpus = load_corpus(config)
+    device = resolve_device(config.extract.device)
+    dtype = resolve_compute_dtype(config.extract.dtype, device)
+    loaded = load_model(config.models[model_index], device, weights=weights)
+    sources = corpus.words(decoder_source(config, lang)) if side == "decoder" else None
+    return corpus, device, dtype, loaded, corpus.words(lang), sources
+
+
+def plan_extraction(config: Config, model_index: int, side: str, lang: str) -> int:
+    """On the client, before any task: plan the rows and create the arrays; returns the number of shards."""
+    from engine.extract.stage import begin_extraction
+
     root = _root(config)
-    names = [layout.activations_path(spec.key, side, lang) for side in config.extract.sides]
-    if (hit := _cached(config, "extract", key, all(_complete(root, n) for n in names))) is not None:
+    name = layout.activations_path(config.models[model_index].key, side, lang)
+    corpus, _, dtype, loaded, words, sources = _extraction_inputs(config, model_index, side, lang, weights=False)
+    job = begin_extraction(root, loaded, side, lang, config, words, sources, corpus.content_hash(), dtype)
+    return job.n_shards if job is not None else int(root[name]["shard_done"].shape[0])
+
+
+def task_extract(config: Config, model_index: int, side: str, lang: str, first: int, stop: int,
+                 key: str) -> dict[str, Any]:
+    """Compute and write shards ``first:stop`` of one model × side × language (arrays already exist)."""
+    from engine.extract.stage import begin_extraction, extract_shards
+
+    root = _root(config)
+    name = layout.activations_path(config.models[model_index].key, side, lang)
+    written = name in root and "shard_done" in root[name] and bool(root[name]["shard_done"][first:stop].all())
+    if (hit := _cached(config, "extract", key, written)) is not None:
         return hit
     started = time.perf_counter()
     with _threads(config):
-        corpus = load_corpus(config)
-        device = resolve_device(config.extract.device)
-        dtype = resolve_compute_dtype(config.extract.dtype, device)
-        loaded = load_model(spec, device)
-        summaries = []
-        for side in config.extract.sides:
-            sources = corpus.words(decoder_source(config, lang)) if side == "decoder" else None
-            s = extract_language(root, loaded, side, lang, config, corpus.words(lang), sources,
-                                 corpus.content_hash(), dtype, device, progress=False)
-            summaries.append({"side": side, "n_rows": s.n_rows, "words_per_second": round(s.words_per_second, 1),
-                              "missing": s.stats.get("missing_words", 0)})
-    return _done(config, "extract", key, {"model": spec.key, "lang": lang, "sides": summaries}, started)
+        corpus, device, dtype, loaded, words, sources = _extraction_inputs(config, model_index, side, lang, True)
+        job = begin_extraction(root, loaded, side, lang, config, words, sources, corpus.content_hash(), dtype)
+        n_shards, n_words = (0, 0) if job is None else extract_shards(
+            job, loaded, config, words, sources, dtype, device, range(first, stop), progress=False)
+    return _done(config, "extract", key, {"group": name, "shards": [first, stop], "computed_shards": n_shards,
+                                          "words": n_words}, started)
+
+
+def task_extract_done(config: Config, model_index: int, side: str, lang: str, key: str,
+                      *shards: dict[str, Any]) -> dict[str, Any]:
+    """Check every shard of one model × side × language is written and mark the group complete."""
+    from engine.extract.stage import begin_extraction, finish_extraction
+
+    root = _root(config)
+    name = layout.activations_path(config.models[model_index].key, side, lang)
+    if (hit := _cached(config, "extract_done", key, _complete(root, name))) is not None:
+        return hit
+    started = time.perf_counter()
+    corpus, _, dtype, loaded, words, sources = _extraction_inputs(config, model_index, side, lang, weights=False)
+    job = begin_extraction(root, loaded, side, lang, config, words, sources, corpus.content_hash(), dtype)
+    n_words = sum(int(r.get("words", 0)) for r in shards if r.get("computed"))
+    seconds = sum(float(r.get("seconds", 0.0)) for r in shards if r.get("computed"))
+    stats = {} if job is None else finish_extraction(root, job, n_words, seconds)
+    words_per_second = round(n_words / seconds, 1) if seconds else None
+    return _done(config, "extract_done", key, {"group": name, "n_rows": int(root[name].attrs["n_rows"]),
+                                               "words_per_second": words_per_second,
+                                               "missing": stats.get("missing_words", 0)}, started)
 
 
 def task_align(config: Config, src: str, tgt: str, key: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,14 +33,14 @@ def links_file(tmp_path_factory):
     return folder / "en-de.links"
 
 
-def make_config(model, links, tmp_path, name: str, scheduler: str = "sync", ks=(8,), **run):
+def make_config(model, links, tmp_path, name: str, scheduler: str = "sync", ks=(8,), store=None, **run):
     return validate_config({
         "models": [{"name": str(model), "label": "tiny"}],
         "corpus": {"source": "bible", "languages": ["en", "de"], "count": VERSES},
         "align": {"links": {"en-de": str(links)}},
         "cluster": {"ks": list(ks)},
         "metrics": {"repeats": 5},
-        "store": {"path": str(tmp_path / f"{name}.zarr")},
+        "store": {"path": str(tmp_path / f"{name}.zarr"), **(store or {})},
         "run": {"dir": str(tmp_path / name), "scheduler": scheduler, "report": False, **run},
     })
 
@@ -52,15 +53,27 @@ def results_of(run_dir) -> pd.DataFrame:
 
 
 def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path):
-    sync = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "sync"), progress=False)
-    local = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "local", "local", n_workers=2),
-                         progress=False)
-    assert sync.computed == local.computed == {"extract": 2, "align": 1, "select": 1, "cluster": 9, "metrics": 3}
+    """Extraction split into sentence ranges (4 store shards a task) on 2 workers equals one process."""
+    small = {"chunk_rows": 64, "shard_rows": 128}
+    sync = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "sync", store=small,
+                                    extract_shards_per_task=4), progress=False)
+    local = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "local", "local", store=small,
+                                     n_workers=2, extract_shards_per_task=4), progress=False)
+    assert sync.computed == local.computed
+    assert local.computed["extract"] >= 2 * 5  # ~2,700 words a language: 22 shards, 6 tasks
+    assert {k: v for k, v in local.computed.items() if k != "extract"} == {
+        "extract_done": 2, "align": 1, "select": 1, "cluster": 9, "metrics": 3}
     a, b = results_of(sync.run_dir), results_of(local.run_dir)
     assert len(a) == 3 * (5 + 1)  # 3 layers x (calign+eligible per direction, mean, colap)
     pd.testing.assert_frame_equal(a, b)
     assert set(a["metric"]) == {"calign", "calign_eligible", "colap"}
     assert a["value"].between(0, 1).all()
+    from engine.store import open_store
+
+    for lang in ("en", "de"):  # the sharded store equals the single-shard one
+        one = open_store(tmp_path / "sync.zarr")[f"activations/tiny/encoder/{lang}/layer_2"][:]
+        many = open_store(tmp_path / "local.zarr")[f"activations/tiny/encoder/{lang}/layer_2"][:]
+        np.testing.assert_array_equal(one, many)
 
 
 def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, links_file, tmp_path):
@@ -71,7 +84,7 @@ def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, lin
     assert sum(again.cached.values()) == sum(first.computed.values())
     changed = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c", ks=(6,)), progress=False)
     assert changed.computed == {"cluster": 9, "metrics": 3}
-    assert changed.cached == {"extract": 2, "align": 1, "select": 1}
+    assert changed.cached == {"extract": 2, "extract_done": 2, "align": 1, "select": 1}
     assert set(results_of(changed.run_dir)["k"]) == {6}
 
 
