@@ -28,7 +28,8 @@ def _setup_logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("engine").setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:  # Dask configures its own INFO handlers
-        for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core"):
+        for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
+                     "distributed.http.proxy"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
