@@ -143,7 +143,7 @@ def _create_arrays(root: Any, names: tuple[str, str, str], plan: LanguagePlan, l
     n_shards = max(1, -(-n_rows // store.shard_rows))
     group = root.require_group(act_name)
     if "shard_done" not in group:
-        group.attrs.update(attrs)
+        group.attrs.update({**attrs, "plan_stats": plan.stats})
         meta = root.require_group(words_name)
         for key, values in (("type_id", plan.type_id), ("sentence", plan.sentence), ("position", plan.position)):
             array = meta.create_array(key, shape=(n_rows,), dtype="int32", chunks=(max(1, min(n_rows, 65536)),),
@@ -188,6 +188,22 @@ class ExtractionJob:
         return int(self.done.shape[0])
 
 
+def _stored_plan(root: Any, names: tuple[str, str, str], n_sentences: int) -> LanguagePlan | None:
+    """The row plan of a group whose arrays already exist, read back from its word arrays (no re-tokenising)."""
+    act_name, words_name, missing_name = names
+    if act_name not in root or "shard_done" not in root[act_name] or words_name not in root:
+        return None
+    stats = root[act_name].attrs.get("plan_stats")
+    if stats is None or missing_name not in root:
+        return None
+    words, missing = root[words_name], root[missing_name]
+    sentence = words["sentence"][:].astype(np.int32)
+    row_start = np.searchsorted(sentence, np.arange(n_sentences + 1), side="left").astype(np.int64)
+    return LanguagePlan(row_start, words["type_id"][:].astype(np.int32), sentence,
+                        words["position"][:].astype(np.int32), missing["sentence"][:].astype(np.int32),
+                        missing["position"][:].astype(np.int32), dict(stats))
+
+
 def begin_extraction(root: Any, loaded: LoadedModel, side: str, lang: str, config: Config,
                      sentences: list[list[str]], sources: list[list[str]] | None, corpus_hash: str,
                      compute_dtype: torch.dtype, *, overwrite: bool = False) -> ExtractionJob | None:
@@ -207,8 +223,11 @@ def begin_extraction(root: Any, loaded: LoadedModel, side: str, lang: str, confi
     if _prepare_group(root, names[0], attrs, overwrite):
         log.info("%s complete in the store, skipping", names[0])
         return None
-    _, word_index = build_vocab(sentences)
-    plan = plan_language(loaded.tokenizer, sentences, word_index, loaded.max_tokens, spec.long_sentences, sources)
+    plan = _stored_plan(root, names, len(sentences))
+    if plan is None:
+        _, word_index = build_vocab(sentences)
+        plan = plan_language(loaded.tokenizer, sentences, word_index, loaded.max_tokens, spec.long_sentences,
+                             sources)
     arrays, done = _create_arrays(root, names, plan, layers, loaded.hidden_size, config.store, attrs)
     if plan.stats["missing_words"]:
         log.warning("%s: %d words yield no subword or exceed the model length; they get no vector (listed in %s)",
