@@ -15,7 +15,7 @@ import numpy as np
 from engine.align.links import Links
 from engine.errors import StoreError
 from engine.store import layout
-from engine.store.core import read_strings, remove_group
+from engine.store.core import open_complete, read_strings, remove_group, write_array_1d
 
 __all__ = ["CorpusTokens", "corpus_tokens", "read_links", "write_array_1d", "write_links", "open_complete"]
 
@@ -79,25 +79,6 @@ def corpus_tokens(root: Any, lang: str) -> CorpusTokens:
                              f"the store is damaged") from None
         lengths[s + 1] = len(words)
     return CorpusTokens(lang, np.cumsum(lengths), np.asarray(ids, dtype=np.int32), vocab)
-
-
-def write_array_1d(group: Any, name: str, values: np.ndarray, dtype: str) -> None:
-    """Write a 1-D array (chunks of at most 65,536 rows), replacing any previous one."""
-    values = np.asarray(values, dtype=dtype)
-    chunk = max(1, min(int(values.shape[0]), 65536))
-    array = group.create_array(name, shape=values.shape, dtype=dtype, chunks=(chunk,), overwrite=True)
-    if values.shape[0]:
-        array[:] = values
-
-
-def open_complete(root: Any, name: str, what: str, hint: str) -> Any:
-    """The group ``name``, refusing a missing or incomplete one (``what`` and ``hint`` go into the message)."""
-    if name not in root:
-        raise StoreError(f"store has no {what} ({name!r}); {hint}")
-    group = root[name]
-    if not group.attrs.get("complete"):
-        raise StoreError(f"{what} {name!r} is incomplete (interrupted run?); {hint}")
-    return group
 
 
 def write_links(root: Any, src: str, tgt: str, links: Links, attrs: dict[str, Any]) -> None:

@@ -10,11 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.align.store import open_complete, write_array_1d
 from engine.dictionary.types import Dictionary
 from engine.errors import StoreError
 from engine.store import layout
-from engine.store.core import read_strings, remove_group
+from engine.store.core import open_complete, read_strings, remove_group, write_array_1d
 
 __all__ = ["read_store_dictionary", "write_store_dictionary"]
 

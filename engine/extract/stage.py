@@ -25,7 +25,7 @@ from engine.extract.models import LoadedModel
 from engine.extract.plan import LanguagePlan, make_batches, plan_language, plan_sentences
 from engine.extract.writer import ShardWriter
 from engine.store import layout
-from engine.store.core import build_vocab
+from engine.store.core import build_vocab, write_array_1d
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,10 @@ def _create_arrays(root: Any, names: tuple[str, str, str], plan: LanguagePlan, l
         group.attrs.update({**attrs, "plan_stats": plan.stats})
         meta = root.require_group(words_name)
         for key, values in (("type_id", plan.type_id), ("sentence", plan.sentence), ("position", plan.position)):
-            array = meta.create_array(key, shape=(n_rows,), dtype="int32", chunks=(max(1, min(n_rows, 65536)),),
-                                      overwrite=True)
-            array[:] = values
+            write_array_1d(meta, key, values, "int32")
         miss = root.require_group(missing_name)
         for key, values in (("sentence", plan.missing_sentence), ("position", plan.missing_position)):
-            array = miss.create_array(key, shape=(len(values),), dtype="int32",
-                                      chunks=(max(1, min(len(values), 65536)),), overwrite=True)
-            array[:] = values
+            write_array_1d(miss, key, values, "int32")
         chunk_rows = min(store.chunk_rows, max(1, n_rows))
         shard_rows = -(-min(store.shard_rows, max(1, n_rows)) // chunk_rows) * chunk_rows
         for layer in layers:

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.align.store import open_complete, write_array_1d
 from engine.errors import InputDataError
 from engine.select.core import check_enough_points
 from engine.store import layout
-from engine.store.core import remove_group
+from engine.store.core import open_complete, remove_group, write_array_1d
 
 __all__ = ["COLAP", "Selection", "calign_name", "read_selection", "write_selection"]
 

@@ -5,10 +5,12 @@ from engine.store.core import (
     build_vocab,
     init_store,
     open_activations,
+    open_complete,
     open_store,
     read_strings,
     remove_group,
     store_info,
+    write_array_1d,
 )
 
 __all__ = [
@@ -16,8 +18,10 @@ __all__ = [
     "build_vocab",
     "init_store",
     "open_activations",
+    "open_complete",
     "open_store",
     "read_strings",
     "remove_group",
     "store_info",
+    "write_array_1d",
 ]

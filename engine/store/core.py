@@ -139,6 +139,25 @@ def read_strings(root: zarr.Group, name: str) -> list[str]:
     return [str(v) for v in root[name][:]]
 
 
+def write_array_1d(group: Any, name: str, values: np.ndarray, dtype: str) -> None:
+    """Write a 1-D array (chunks of at most 65,536 rows), replacing any previous one."""
+    values = np.asarray(values, dtype=dtype)
+    chunk = max(1, min(int(values.shape[0]), 65536))
+    array = group.create_array(name, shape=values.shape, dtype=dtype, chunks=(chunk,), overwrite=True)
+    if values.shape[0]:
+        array[:] = values
+
+
+def open_complete(root: Any, name: str, what: str, hint: str) -> Any:
+    """The group ``name``, refusing a missing or incomplete one (``what`` and ``hint`` go into the message)."""
+    if name not in root:
+        raise StoreError(f"store has no {what} ({name!r}); {hint}")
+    group = root[name]
+    if not group.attrs.get("complete"):
+        raise StoreError(f"{what} {name!r} is incomplete (interrupted run?); {hint}")
+    return group
+
+
 def open_activations(root: zarr.Group, model: str, side: str, lang: str) -> zarr.Group:
     """The activation group of one model × side × language; refuses an incomplete one."""
     name = layout.activations_path(model, side, lang)
