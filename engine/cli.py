@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from engine.errors import BabelscopeError
+from engine.store.lock import store_lock
 
 app = typer.Typer(help="Latent concept analysis of multilingual language models.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -56,7 +57,8 @@ def extract(
 
     try:
         cfg = load_config(config, set_ or [])
-        summaries = run_extraction(cfg, overwrite=overwrite, progress=progress and sys.stderr.isatty())
+        with store_lock(cfg.store.path, "babelscope extract"):
+            summaries = run_extraction(cfg, overwrite=overwrite, progress=progress and sys.stderr.isatty())
     except BabelscopeError as exc:
         _fail(exc)
     for s in summaries:
@@ -81,7 +83,8 @@ def align(
 
     try:
         cfg = load_config(config, set_ or [])
-        summaries = run_align(cfg, overwrite=overwrite, export_dir=export)
+        with store_lock(cfg.store.path, "babelscope align"):
+            summaries = run_align(cfg, overwrite=overwrite, export_dir=export)
     except BabelscopeError as exc:
         _fail(exc)
     for s in summaries:
@@ -103,7 +106,8 @@ def select(
 
     try:
         cfg = load_config(config, set_ or [])
-        summaries = run_select(cfg)
+        with store_lock(cfg.store.path, "babelscope select"):
+            summaries = run_select(cfg)
     except BabelscopeError as exc:
         _fail(exc)
     for s in summaries:
@@ -182,16 +186,30 @@ def compare(
 def info(
     store: Annotated[Path, typer.Argument(help="Path of a babelscope store (.zarr).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    check: Annotated[bool, typer.Option(help="Read every chunk back; report missing or damaged ones.")] = False,
+    repair: Annotated[bool, typer.Option(
+        help="Check, then mark the damaged work for recomputation (re-run `babelscope run` afterwards).")] = False,
 ) -> None:
-    """Show what a store holds."""
+    """Show what a store holds; with --check, which arrays and chunks are damaged (exit code 1 if any)."""
     from engine.store import store_info
+    from engine.store.verify import check_store, repair_store
 
+    damage, actions = [], []
     try:
         summary = store_info(store)
+        if check or repair:
+            damage = check_store(store, progress=sys.stderr.isatty())
+        if repair and damage:
+            with store_lock(store, "babelscope info --repair"):
+                actions = repair_store(store, damage)
     except BabelscopeError as exc:
         _fail(exc)
     if as_json:
+        if check or repair:
+            summary = {**summary, "damage": [d.to_dict() for d in damage], "repairs": actions}
         typer.echo(json.dumps(summary, indent=2, default=str))
+        if damage and not repair:
+            raise typer.Exit(code=1)
         return
     typer.echo(f"store {summary['path']} (engine {summary['engine_version']}, corpus {summary['corpus_hash']})")
     typer.echo(f"  corpus: {summary['n_sentences']} sentences, languages {', '.join(summary['languages'])}")
@@ -200,6 +218,16 @@ def info(
         state = "complete" if g["complete"] else f"INCOMPLETE ({g['shards_done']}/{g['shards']} shards)"
         typer.echo(f"  {g['model']}/{g['side']}/{g['lang']}: {g['n_rows']} rows x {g['hidden']}, "
                    f"layers {g['layers']}, {g['aggregation']}, {g['compute_dtype']}, {state}")
+    if check or repair:
+        typer.echo(f"  check: {len(damage)} damaged object(s)" if damage else "  check: every chunk reads back")
+        for item in damage:
+            typer.echo(f"    {item.describe()}")
+        for line in actions:
+            typer.echo(f"  repair: {line}")
+        if actions:
+            typer.echo("  re-run `babelscope run` (or `babelscope extract`) to recompute what was marked")
+        if damage and not repair:
+            raise typer.Exit(code=1)
 
 
 @material_app.command("list")

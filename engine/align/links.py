@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import InputDataError, param_message
+from engine.files import write_text_atomic
 
 __all__ = ["Links", "parse_pharaoh", "read_pharaoh", "write_pharaoh", "format_pharaoh"]
 
@@ -188,9 +189,4 @@ def format_pharaoh(links: Links, n_sentences: int) -> list[str]:
 
 def write_pharaoh(path: str | Path, links: Links, n_sentences: int) -> Path:
     """Write ``links`` as a Pharaoh file of ``n_sentences`` lines (atomically: temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in format_pharaoh(links, n_sentences)), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, "".join(line + "\n" for line in format_pharaoh(links, n_sentences)))

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.store.core import read_rows
+
 log = logging.getLogger(__name__)
 
 _EPS_REL = 1e-6  # whitening: eigenvalues below this fraction of the largest are floored to it
@@ -105,11 +107,11 @@ class Transform:
 def _load(array: Any, rows: np.ndarray | None) -> np.ndarray:
     """The selected rows of a Zarr array in memory: one contiguous read over their span, then a NumPy pick."""
     if rows is None:
-        return np.asarray(array[:])
+        return read_rows(array, slice(0, array.shape[0]))
     if not len(rows):
         return np.zeros((0, array.shape[1]), dtype=array.dtype)
     lo, hi = int(rows.min()), int(rows.max()) + 1
-    return np.asarray(array[lo:hi])[rows - lo]
+    return read_rows(array, slice(lo, hi))[rows - lo]
 
 
 class RowSource:
@@ -143,11 +145,12 @@ class RowSource:
     # --- raw reads -----------------------------------------------------------------------------------
     def _read_part(self, index: int, lo: int, hi: int) -> np.ndarray:
         array, rows = self.parts[index]
+        zarr_array = is_zarr_array(array)
         if rows is None:
-            return np.asarray(array[lo:hi])
+            return read_rows(array, slice(lo, hi)) if zarr_array else np.asarray(array[lo:hi])
         picked = rows[lo:hi]
-        if is_zarr_array(array):
-            return np.asarray(array.oindex[picked, :])
+        if zarr_array:
+            return read_rows(array, picked, points=True)
         return np.asarray(array[picked])
 
     def _chunks(self) -> Iterator[tuple[int, int, int]]:
@@ -192,7 +195,7 @@ class RowSource:
             order = np.argsort(local, kind="stable")
             array, rows = self.parts[part]
             picked = local[order] if rows is None else rows[local[order]]
-            values = array.oindex[picked, :] if is_zarr_array(array) else array[picked]
+            values = read_rows(array, picked, points=True) if is_zarr_array(array) else array[picked]
             slots = np.flatnonzero(mask)[order]
             out[slots] = np.asarray(values, dtype=np.float32)
         return self.transform.apply_numpy(out)

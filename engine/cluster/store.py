@@ -18,8 +18,9 @@ import numpy as np
 from engine import __version__
 from engine.cluster.api import Clustering, fit
 from engine.errors import ConfigError, StoreError, param_message
+from engine.faults import failpoint
 from engine.store import layout
-from engine.store.core import open_activations, open_store
+from engine.store.core import WRITE_ALL_CHUNKS, checked, open_activations, open_store
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,13 @@ def write_clustering(root: Any, clustering: Clustering, *, model: str, side: str
     group = root.require_group(name)
     group.attrs["complete"] = False
     n, k = clustering.n, clustering.k
-    labels = group.create_array("labels", shape=(n,), dtype="int32", chunks=(max(1, min(n, 1 << 20)),))
+    labels = group.create_array("labels", shape=(n,), dtype="int32", chunks=(max(1, min(n, 1 << 20)),),
+                                compressors=checked(), config=WRITE_ALL_CHUNKS)
     labels[:] = clustering.labels.astype(np.int32)
+    failpoint("cluster.write")
     centroids = group.create_array("centroids", shape=clustering.centroids.shape, dtype="float32",
-                                   chunks=clustering.centroids.shape)
+                                   chunks=clustering.centroids.shape, compressors=checked(),
+                                   config=WRITE_ALL_CHUNKS)
     centroids[:] = clustering.centroids.astype(np.float32)
     group.attrs.update({
         "model": model, "side": side, "layer": layer, "space": space, "K": k, "n": n,

@@ -31,6 +31,7 @@ import torch
 from engine.cluster.init import kmeans_parallel, kmeans_plusplus
 from engine.cluster.parallel import map_blocks
 from engine.cluster.source import RowSource, block_rows_for
+from engine.faults import failpoint
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ def lloyd(source: RowSource, init: np.ndarray, *, max_iter: int, tol: float, dev
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - started)
+        failpoint("cluster.iteration")
         shares.append(state.computed / max(source.n, 1))
         log.debug("iteration %d: centre shift %.3g, %.1f%% rows recomputed", n_iter, shift, 100 * shares[-1])
         if previous is not None and torch.equal(state.labels, previous):

@@ -29,6 +29,7 @@ import numpy as np
 from engine.dictionary.build import group_rank
 from engine.dictionary.types import Dictionary
 from engine.errors import ConfigError, InputDataError, param_message
+from engine.files import write_text_atomic
 
 __all__ = ["MODES", "REFERENCE_LINE", "rank_entries", "read_reference", "read_tsv", "write_reference",
            "format_reference"]
@@ -143,12 +144,7 @@ def format_reference(dictionary: Dictionary) -> list[str]:
 
 def write_reference(path: str | Path, dictionary: Dictionary) -> Path:
     """Write ``dictionary`` in the reference format (atomically: temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in format_reference(dictionary)), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, "".join(line + "\n" for line in format_reference(dictionary)))
 
 
 def read_tsv(path: str | Path, mode: str = "reference") -> Dictionary:

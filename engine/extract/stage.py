@@ -25,7 +25,7 @@ from engine.extract.models import LoadedModel
 from engine.extract.plan import LanguagePlan, make_batches, plan_language, plan_sentences
 from engine.extract.writer import ShardWriter
 from engine.store import layout
-from engine.store.core import build_vocab, write_array_1d
+from engine.store.core import build_vocab, checked, write_array_1d
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,8 @@ def _create_arrays(root: Any, names: tuple[str, str, str], plan: LanguagePlan, l
         for layer in layers:
             group.create_array(layout.layer_name(layer), shape=(n_rows, hidden), dtype="float16",
                                chunks=(chunk_rows, hidden), shards=(shard_rows, hidden),
-                               compressors=_compressors(store), fill_value=np.float16("nan"), overwrite=True)
+                               compressors=checked(_compressors(store)), fill_value=np.float16("nan"),
+                               overwrite=True)
         done = group.create_array("shard_done", shape=(n_shards,), dtype="uint8", chunks=(1,), fill_value=0,
                                   overwrite=True)
         done.attrs["shard_rows"] = store.shard_rows

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.faults import failpoint
+
 log = logging.getLogger(__name__)
 
 _END = object()
@@ -68,6 +70,7 @@ class ShardWriter:
                         raise RuntimeError(f"shard {index}: {have} of {stop - start} rows computed before write")
                     for li, layer in enumerate(self.layers):
                         self.arrays[layer][start:stop] = buffer[li]
+                        failpoint("extract.shard_write")
                     self.done[index] = 1
                     shard = buffer = filled = None
         except BaseException as exc:  # handed to the model thread

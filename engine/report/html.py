@@ -19,6 +19,7 @@ import pandas as pd
 
 from engine import __version__
 from engine.errors import BabelscopeError, StoreError
+from engine.files import write_text_atomic
 from engine.report.browser import browser_data, embed_json
 from engine.report.plots import Plot, make_plots
 from engine.report.tables import RunTables, read_run_tables
@@ -136,7 +137,7 @@ def render_report(run_dir: str | Path, store: str | Path | None = None, *, title
     title = title or f"babelscope report — {run_dir.resolve().name}"
     html = _render(tables, plots, title, _store_summary(store))
     path = run_dir / REPORT_HTML
-    path.write_text(html, encoding="utf-8")
+    write_text_atomic(path, html)
     log.info("report written to %s (%d plots, %d result rows, %d concepts; %.1f MB)", path, len(plots),
              len(tables.results), len(tables.concepts), len(html) / 1e6)
     return path

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.files import atomic_path
+
 log = logging.getLogger(__name__)
 
 __all__ = ["Plot", "make_plots", "plot_curves", "plot_heatmaps", "plot_layers", "slug"]
@@ -52,9 +54,9 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None},  # no URL inside the PNG
-                bbox_inches="tight", pad_inches=0.1)  # a long legend widens the image rather than being cut
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None},  # no URL inside the PNG
+                    bbox_inches="tight", pad_inches=0.1)  # a long legend widens the image rather than being cut
     return path
 
 

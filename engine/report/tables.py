@@ -22,6 +22,8 @@ import pandas as pd
 
 from engine import __version__
 from engine.errors import InputDataError, StoreError, param_message
+from engine.faults import failpoint
+from engine.files import atomic_path, write_text_atomic
 from engine.results import BASELINE_KINDS, CONCEPT_COLUMNS, CURVE_COLUMNS, DIRECTIONS, METRICS, RESULT_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -251,19 +253,25 @@ def write_run_tables(run_dir: str | Path, results: pd.DataFrame, curves: pd.Data
     run_dir.mkdir(parents=True, exist_ok=True)
     files = {name: run_dir / name for name in (RESULTS_PARQUET, RESULTS_CSV, CURVES_PARQUET, CONCEPTS_PARQUET,
                                                RESULTS_JSON)}
-    results.to_parquet(files[RESULTS_PARQUET], index=False)
-    results.to_csv(files[RESULTS_CSV], index=False)
-    curves.to_parquet(files[CURVES_PARQUET], index=False)
     import pyarrow.parquet as pq
 
-    pq.write_table(_concepts_arrow(concepts), files[CONCEPTS_PARQUET])
+    # each file whole or not at all; results.json (which readers open first) goes last
+    with atomic_path(files[RESULTS_PARQUET]) as tmp:
+        results.to_parquet(tmp, index=False)
+    with atomic_path(files[RESULTS_CSV]) as tmp:
+        results.to_csv(tmp, index=False)
+    failpoint("run.tables")
+    with atomic_path(files[CURVES_PARQUET]) as tmp:
+        curves.to_parquet(tmp, index=False)
+    with atomic_path(files[CONCEPTS_PARQUET]) as tmp:
+        pq.write_table(_concepts_arrow(concepts), tmp)
     payload = {
         "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
         "written": datetime.now(UTC).isoformat(timespec="seconds"), "versions": _versions(),
         "rows": {"results": len(results), "curves": len(curves), "concepts": len(concepts)},
         **(meta or {}),
     }
-    files[RESULTS_JSON].write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    write_text_atomic(files[RESULTS_JSON], json.dumps(payload, indent=2, default=str))
     log.info("run tables written to %s (%d results, %d curve points, %d concepts)", run_dir, len(results),
              len(curves), len(concepts))
     return files

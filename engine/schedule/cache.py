@@ -7,10 +7,10 @@ tasks downstream of it. A cached payload is trusted only if the artefact it desc
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from engine.files import write_text_atomic
 
 
 class TaskCache:
@@ -30,14 +30,5 @@ class TaskCache:
             return None
 
     def put(self, stage: str, key: str, payload: dict[str, Any]) -> None:
-        """Store ``payload`` (tmp file + rename: a crash never leaves a half-written entry)."""
-        path = self._path(stage, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, default=str)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Store ``payload`` (temp file + rename: a crash never leaves a half-written entry)."""
+        write_text_atomic(self._path(stage, key), json.dumps(payload, default=str))

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine import __version__
 from engine.config import Config
+from engine.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,11 @@ def _write_outputs(config: Config, tables: dict[str, list[dict]], meta: dict[str
 
 
 def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
-    """Run (or resume) the analysis of ``config``; returns counts of computed and cached tasks."""
-    from engine.schedule.executor import run_dask, run_sync
-    from engine.schedule.graph import build_graph, layer_counts
+    """Run (or resume) the analysis of ``config``; returns counts of computed and cached tasks.
+
+    The store is locked for the whole run: a second run on it is refused with the holder named.
+    """
+    from engine.store.lock import store_lock
 
     started = time.perf_counter()
     run_dir = Path(config.run.dir)
@@ -102,27 +105,35 @@ def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
     if engine_log.getEffectiveLevel() > logging.INFO:
         engine_log.setLevel(logging.INFO)
     try:
-        corpus_hash, shard_counts = _prepare(config)
-        graph = build_graph(config, corpus_hash, layer_counts(config), shard_counts)
-        log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
-        runner = run_sync if config.run.scheduler == "sync" else run_dask
-        results = runner(config, graph, progress)
-        computed, cached, stage_seconds = Counter(), Counter(), Counter()
-        for payload in results.values():
-            stage = payload.get("stage", "?")
-            (computed if payload.get("computed") else cached)[stage] += 1
-            if payload.get("computed"):
-                stage_seconds[stage] += float(payload.get("seconds", 0.0))
-        seconds = time.perf_counter() - started
-        meta = {"config": config.model_dump(mode="json"), "config_hash": config.config_hash(),
-                "versions": _versions(), "corpus_hash": corpus_hash, "seconds": round(seconds, 2),
-                "stage_seconds": {k: round(v, 2) for k, v in stage_seconds.items()},
-                "computed": dict(computed), "cached": dict(cached), "store": str(config.store.path)}
-        files = _write_outputs(config, _tables(results), meta)
-        (run_dir / "tasks.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
-        log.info("run %s done in %.1f s: computed %s, cached %s", run_dir, seconds, dict(computed), dict(cached))
-        return RunSummary(run_dir, dict(computed), dict(cached), seconds, dict(stage_seconds), files)
+        with store_lock(config.store.path, f"babelscope run (run folder {run_dir})"):
+            return _run_locked(config, run_dir, started, progress)
     finally:
         engine_log.removeHandler(handler)
         engine_log.setLevel(previous_level)
         handler.close()
+
+
+def _run_locked(config: Config, run_dir: Path, started: float, progress: bool) -> RunSummary:
+    from engine.schedule.executor import run_dask, run_sync
+    from engine.schedule.graph import build_graph, layer_counts
+
+    corpus_hash, shard_counts = _prepare(config)
+    graph = build_graph(config, corpus_hash, layer_counts(config), shard_counts)
+    log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
+    runner = run_sync if config.run.scheduler == "sync" else run_dask
+    results = runner(config, graph, progress)
+    computed, cached, stage_seconds = Counter(), Counter(), Counter()
+    for payload in results.values():
+        stage = payload.get("stage", "?")
+        (computed if payload.get("computed") else cached)[stage] += 1
+        if payload.get("computed"):
+            stage_seconds[stage] += float(payload.get("seconds", 0.0))
+    seconds = time.perf_counter() - started
+    meta = {"config": config.model_dump(mode="json"), "config_hash": config.config_hash(),
+            "versions": _versions(), "corpus_hash": corpus_hash, "seconds": round(seconds, 2),
+            "stage_seconds": {k: round(v, 2) for k, v in stage_seconds.items()},
+            "computed": dict(computed), "cached": dict(cached), "store": str(config.store.path)}
+    files = _write_outputs(config, _tables(results), meta)
+    write_text_atomic(run_dir / "tasks.json", json.dumps(results, indent=1, default=str))
+    log.info("run %s done in %.1f s: computed %s, cached %s", run_dir, seconds, dict(computed), dict(cached))
+    return RunSummary(run_dir, dict(computed), dict(cached), seconds, dict(stage_seconds), files)

@@ -12,6 +12,7 @@ from engine.store.core import (
     store_info,
     write_array_1d,
 )
+from engine.store.lock import read_lock, store_lock
 
 __all__ = [
     "layout",
@@ -20,8 +21,10 @@ __all__ = [
     "open_activations",
     "open_complete",
     "open_store",
+    "read_lock",
     "read_strings",
     "remove_group",
     "store_info",
+    "store_lock",
     "write_array_1d",
 ]

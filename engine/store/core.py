@@ -58,10 +58,25 @@ def build_vocab(sentences: list[list[str]]) -> tuple[list[str], dict[str, int]]:
     return list(index), index
 
 
+def checked(compressors: Any = None) -> list[Any]:
+    """``compressors`` followed by a crc32c checksum of every chunk, so damage is found on read."""
+    from zarr.codecs import Crc32cCodec
+
+    if compressors is None:
+        return [Crc32cCodec()]
+    head = list(compressors) if isinstance(compressors, list | tuple) else [compressors]
+    return [*head, Crc32cCodec()]
+
+
+#: every chunk is stored even when it equals the fill value: a chunk file that is absent is then damage
+WRITE_ALL_CHUNKS = {"write_empty_chunks": True}
+
+
 def _write_strings(root: zarr.Group, name: str, values: list[str]) -> None:
     data = np.array(values, dtype=str) if values else np.array([], dtype=str)
     chunk = max(1, min(len(values), 65536))
-    array = root.create_array(name, shape=(len(values),), dtype=str, chunks=(chunk,), overwrite=True)
+    array = root.create_array(name, shape=(len(values),), dtype=str, chunks=(chunk,), overwrite=True,
+                              compressors=checked(), config=WRITE_ALL_CHUNKS)
     if values:
         array[:] = data
 
@@ -143,9 +158,32 @@ def write_array_1d(group: Any, name: str, values: np.ndarray, dtype: str) -> Non
     """Write a 1-D array (chunks of at most 65,536 rows), replacing any previous one."""
     values = np.asarray(values, dtype=dtype)
     chunk = max(1, min(int(values.shape[0]), 65536))
-    array = group.create_array(name, shape=values.shape, dtype=dtype, chunks=(chunk,), overwrite=True)
+    array = group.create_array(name, shape=values.shape, dtype=dtype, chunks=(chunk,), overwrite=True,
+                               compressors=checked(), config=WRITE_ALL_CHUNKS)
     if values.shape[0]:
         array[:] = values
+
+
+def read_rows(array: Any, rows: Any, *, points: bool = False) -> np.ndarray:
+    """``array[rows]`` (``points``: an orthogonal pick of row indices) from a Zarr array, naming the array and
+    rows when a chunk is unreadable (checksum, truncated file) or missing (it reads back as NaN)."""
+    try:
+        values = np.asarray(array.oindex[rows, :] if points else array[rows])
+    except Exception as exc:  # zarr raises ValueError (checksum) or codec/decode errors
+        raise StoreError(f"array {array.path!r} is damaged where rows {_span(rows)} are read ({exc}); "
+                         f"`babelscope info STORE --check` names the chunks, `--repair` recomputes them") from exc
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        bad = np.flatnonzero(np.isnan(values).reshape(len(values), -1).any(axis=1))
+        raise StoreError(f"array {array.path!r} holds NaN in {len(bad)} of the rows {_span(rows)} read (a missing "
+                         f"chunk?); `babelscope info STORE --check` names the chunks, `--repair` recomputes them")
+    return values
+
+
+def _span(rows: Any) -> str:
+    if isinstance(rows, slice):
+        return f"{rows.start or 0}:{rows.stop}"
+    rows = np.asarray(rows)
+    return f"{int(rows.min())}..{int(rows.max())}" if rows.size else "(none)"
 
 
 def open_complete(root: Any, name: str, what: str, hint: str) -> Any:

@@ -1,0 +1,60 @@
+"""Writing output files whole or not at all, and naming the file when the disk says no.
+
+A reader never sees a half-written table, report or cache entry: each file is written beside its final
+name and renamed over it (atomic on POSIX) only once it is complete. A failed write (disk full, read-only
+folder, no permission) leaves the previous file, if any, untouched and raises :class:`StoreError` naming
+the path.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine.errors import StoreError
+
+#: errno values that mean "this location cannot take the write", as opposed to a bug
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+
+
+def write_error(path: str | Path, exc: OSError) -> StoreError:
+    """A :class:`StoreError` naming ``path`` and the system's reason (``No space left on device``, ...)."""
+    reason = exc.strerror or type(exc).__name__
+    return StoreError(f"cannot write {str(path)!r}: {reason} (errno {exc.errno}); nothing there is marked complete")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; once the block succeeds it replaces ``path`` atomically."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            raise write_error(path, exc) from exc
+        raise
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in WRITE_ERRNOS:
+            raise write_error(path, exc) from exc
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

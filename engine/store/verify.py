@@ -1,0 +1,203 @@
+"""Checking a store chunk by chunk, and repairing it by marking only the damaged work for recomputation.
+
+``check_store`` reads every stored object (a chunk, or a shard of a sharded array) of every array and
+reports each that is missing, unreadable, fails its crc32c checksum, or (activations) holds NaN rows
+where a shard is flagged written. ``repair_store`` then un-flags exactly the damaged extraction shards
+(or, for damaged row metadata, clears that one extraction group), and marks damaged alignments,
+selections and clusterings incomplete, so the next ``babelscope run`` / ``extract`` recomputes those and
+nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import StoreError
+from engine.store.core import open_store
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Damage", "check_store", "repair_store"]
+
+
+@dataclass(frozen=True)
+class Damage:
+    """One damaged stored object: ``array`` path in the store, its ``chunk`` grid coordinates (None for a
+    node whose metadata is unreadable), the ``rows`` it covers, and what is wrong."""
+
+    array: str
+    chunk: tuple[int, ...] | None
+    rows: tuple[int, int] | None
+    reason: str
+
+    def describe(self) -> str:
+        where = "" if self.chunk is None else f" chunk {self.chunk}"
+        rows = "" if self.rows is None else f" (rows {self.rows[0]}:{self.rows[1]})"
+        return f"{self.array}{where}{rows}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _nodes(path: Path) -> tuple[list[str], list[Damage]]:
+    """Array paths under the store, found on disk so an unreadable ``zarr.json`` is reported, not fatal."""
+    arrays, damage = [], []
+    for meta in sorted(path.rglob("zarr.json")):
+        rel = meta.parent.relative_to(path).as_posix()
+        if rel == ".":
+            continue
+        try:
+            node = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            damage.append(Damage(rel, None, None, f"unreadable metadata zarr.json ({exc})"))
+            continue
+        if node.get("node_type") == "array":
+            arrays.append(rel)
+    return arrays, damage
+
+
+def _flags(root: Any, name: str) -> tuple[np.ndarray, int, bool] | None:
+    """For an activation layer array: its group's shard_done flags, extraction shard rows, completeness."""
+    if not name.startswith("activations/") or not name.rsplit("/", 1)[-1].startswith("layer_"):
+        return None
+    group = root[name.rsplit("/", 1)[0]]
+    if "shard_done" not in group:
+        return None
+    done = group["shard_done"]
+    return np.asarray(done[:]).astype(bool), int(done.attrs.get("shard_rows") or 1), bool(group.attrs.get("complete"))
+
+
+def _check_array(root: Any, path: Path, name: str) -> list[Damage]:
+    array = root[name]
+    shape = tuple(int(n) for n in array.shape)
+    if not shape or 0 in shape or name.endswith("/shard_done"):  # a missing done flag only means "recompute"
+        return []
+    block = tuple(int(n) for n in (getattr(array, "shards", None) or array.chunks))
+    flags = _flags(root, name)
+    out = []
+    for coords in product(*(range(-(-n // b)) for n, b in zip(shape, block, strict=True))):
+        region = tuple(slice(c * b, min(n, (c + 1) * b)) for c, b, n in zip(coords, block, shape, strict=True))
+        rows = (region[0].start, region[0].stop)
+        needed = True
+        if flags is not None:
+            done, shard_rows, complete = flags
+            needed = complete or bool(done[rows[0] // shard_rows:-(-rows[1] // shard_rows)].any())
+        key = array.metadata.encode_chunk_key(coords)
+        if not (path / name / key).is_file():
+            if needed:
+                out.append(Damage(name, coords, rows, f"missing chunk file {key!r}"))
+            continue
+        try:
+            values = array[region]
+        except Exception as exc:  # zarr raises ValueError (checksum), codec or decode errors
+            out.append(Damage(name, coords, rows, f"unreadable chunk {key!r} ({type(exc).__name__}: {exc})"))
+            continue
+        if flags is not None and needed and np.isnan(values).any():
+            out.append(Damage(name, coords, rows, "NaN rows where the shard is flagged written"))
+    return out
+
+
+def check_store(path: str | Path, *, progress: bool = False) -> list[Damage]:
+    """Every damaged object of the store at ``path`` (empty list: the store reads back whole)."""
+    from tqdm.auto import tqdm
+
+    path = Path(path)
+    root = open_store(path)
+    arrays, damage = _nodes(path)
+    for name in tqdm(arrays, desc="check", unit="array", disable=not progress):
+        try:
+            damage += _check_array(root, path, name)
+        except Exception as exc:  # an array whose metadata parses but does not open
+            damage.append(Damage(name, None, None, f"cannot open array ({type(exc).__name__}: {exc})"))
+    for item in damage:
+        log.warning("store %s: %s", path, item.describe())
+    return damage
+
+
+def _incomplete(root: Any, name: str) -> bool:
+    if name in root and root[name].attrs.get("complete"):
+        root[name].attrs["complete"] = False
+        return True
+    return False
+
+
+def _artefacts(root: Any, prefix: str) -> list[str]:
+    """Groups under ``prefix`` that carry a ``complete`` attr."""
+    if prefix not in root:
+        return []
+    return [f"{prefix}/{sub}" for sub, node in root[prefix].members(max_depth=None) if "complete" in node.attrs]
+
+
+def _owner(root: Any, name: str) -> str:
+    """The artefact group (the one carrying ``complete``) that owns ``name``."""
+    parts = name.split("/")
+    for n in range(len(parts) - 1, 0, -1):
+        group = "/".join(parts[:n])
+        if group in root and "complete" in root[group].attrs:
+            return group
+    return parts[0]
+
+
+def _repair_one(root: Any, item: Damage, actions: list[str]) -> None:
+    top = item.array.split("/", 1)[0]
+    if top in ("corpus", "vocab"):
+        root.attrs["corpus_complete"] = False
+        actions.append(f"{item.array}: corpus section marked for rewriting")
+        return
+    if top in ("words", "missing"):  # the row plan of an extraction: that whole group is redone
+        rest = item.array.split("/", 1)[1].rsplit("/", 1)[0]
+        for prefix in ("activations", "words", "missing"):
+            if f"{prefix}/{rest}" in root:
+                del root[f"{prefix}/{rest}"]
+        actions.append(f"{item.array}: extraction {rest} removed (its row plan is damaged); it is redone whole")
+        return
+    if item.array not in root:  # removed with its extraction group above
+        return
+    flags = _flags(root, item.array)
+    if flags is not None and item.rows is not None:
+        group = root[item.array.rsplit("/", 1)[0]]
+        shard_rows = flags[1]
+        shards = list(range(item.rows[0] // shard_rows, -(-item.rows[1] // shard_rows)))
+        for shard in shards:
+            group["shard_done"][shard] = 0
+        group.attrs["complete"] = False
+        actions.append(f"{item.array}: extraction shards {shards} marked for recomputation")
+        return
+    owner = _owner(root, item.array)
+    _incomplete(root, owner)
+    actions.append(f"{item.array}: {owner} marked incomplete")
+    if top in ("links", "dictionaries"):  # the pair is re-aligned: what was selected from its links too
+        pair = owner.split("/", 1)[1]
+        for other in (f"links/{pair}", f"dictionaries/{pair}"):
+            _incomplete(root, other)
+        for sub in _artefacts(root, f"selections/calign-{pair}"):
+            if _incomplete(root, sub):
+                actions.append(f"{sub}: marked incomplete (selected from the links of {pair})")
+        for sub in _artefacts(root, "clusters"):
+            if f"/calign-{pair}/" in f"/{sub}/" and _incomplete(root, sub):
+                actions.append(f"{sub}: marked incomplete (clusters a selection of {pair})")
+
+
+def repair_store(path: str | Path, damage: list[Damage] | None = None) -> list[str]:
+    """Mark what ``damage`` (default: a fresh :func:`check_store`) touches for recomputation; returns the
+    actions taken, one line each. Re-run ``babelscope run`` (or ``extract``) afterwards."""
+    path = Path(path)
+    damage = check_store(path) if damage is None else damage
+    unreadable = [d for d in damage if d.chunk is None and d.reason.startswith("unreadable metadata")]
+    if unreadable:
+        raise StoreError(f"store {str(path)!r}: metadata of {unreadable[0].array!r} is unreadable; remove that "
+                         f"folder (or the store) and re-run")
+    root = open_store(path, mode="r+")
+    actions: list[str] = []
+    for item in damage:
+        _repair_one(root, item, actions)
+    for line in actions:
+        log.info("repair %s: %s", path, line)
+    return actions
