@@ -35,3 +35,24 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("tiny-models")
     return {kind: build_tiny_model(kind, root / kind) for kind in TINY_KINDS}
+
+
+BIBLE_LINK_VERSES = 100
+
+
+@pytest.fixture(scope="session")
+def bible_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real eflomal en-de links of the first 100 verses, exported once, so the runs that import them align
+    identically (eflomal takes no seed)."""
+    from engine.align.stage import run_align
+    from engine.config import validate_config
+
+    folder = tmp_path_factory.mktemp("links")
+    config = validate_config({
+        "models": [{"name": "me5-small"}],
+        "corpus": {"source": "bible", "languages": ["en", "de"], "count": BIBLE_LINK_VERSES},
+        "align": {"eflomal": {"n_samplers": 1}},
+        "store": {"path": str(folder / "align.zarr")},
+    })
+    run_align(config, export_dir=folder)
+    return folder / "en-de.links"

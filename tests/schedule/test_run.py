@@ -18,19 +18,8 @@ VERSES = 100
 
 
 @pytest.fixture(scope="module")
-def links_file(tmp_path_factory):
-    """Real eflomal links for the first verses, exported once so every run below aligns identically."""
-    from engine.align.stage import run_align
-
-    folder = tmp_path_factory.mktemp("links")
-    config = validate_config({
-        "models": [{"name": "me5-small"}],
-        "corpus": {"source": "bible", "languages": ["en", "de"], "count": VERSES},
-        "align": {"eflomal": {"n_samplers": 1}},
-        "store": {"path": str(folder / "align.zarr")},
-    })
-    run_align(config, export_dir=folder)
-    return folder / "en-de.links"
+def links_file(bible_links):
+    return bible_links
 
 
 def make_config(model, links, tmp_path, name: str, scheduler: str = "sync", ks=(8,), store=None, **run):
