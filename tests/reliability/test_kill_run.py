@@ -145,3 +145,32 @@ def test_kill_at_random_moments_then_resume(tiny_models, bible_links, tmp_path, 
             assert_trusted_parts_match(store, reference[0])
     assert kills >= 2
     _finish_and_compare(config_file, store, run_dir, reference, stale_lock=proc.returncode != 0)
+
+
+def test_kill_of_a_local_cluster_run_takes_its_workers_along(tiny_models, bible_links, tmp_path, reference):
+    """The client of a LocalCluster run killed while its workers extract: no worker outlives it to write
+    into the store behind the next run's back, and the next run finishes with the uninterrupted result."""
+    import psutil
+
+    data = config_data(tiny_models["bert"], bible_links, tmp_path, "local", scheduler="local")
+    data["run"]["n_workers"] = 2
+    config_file = tmp_path / "local.yaml"
+    config_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    store, run_dir = tmp_path / "local.zarr", tmp_path / "local"
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(config_file), "--no-progress"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    extract_cache = run_dir / "cache" / "extract"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if extract_cache.is_dir() and any(extract_cache.glob("*.json")):
+            break
+        time.sleep(0.05)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 2, "the run ended before its workers were seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == [], f"workers outlived the killed client: {alive}"
+    assert_trusted_parts_match(store, reference[0])
+    _finish_and_compare(config_file, store, run_dir, reference)

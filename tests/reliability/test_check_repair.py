@@ -1,0 +1,123 @@
+"""A damaged store: ``info --check`` names each damaged array and chunk, a reader names the array it could
+not read, and ``--repair`` + a re-run recompute only what was damaged, ending with the original arrays."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.cluster.store import cluster_space
+from engine.config import validate_config
+from engine.errors import StoreError
+from engine.schedule import run_pipeline
+from engine.store import open_store
+from engine.store.verify import Damage, check_store, repair_store
+
+from .test_kill_run import config_data, stored_arrays
+
+EN = "activations/tiny/encoder/en"
+DE = "activations/tiny/encoder/de"
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_models, bible_links, tmp_path_factory):
+    """The config data and the arrays of an undamaged finished run."""
+    tmp_path = tmp_path_factory.mktemp("finished")
+    data = config_data(tiny_models["bert"], bible_links, tmp_path, "whole")
+    run_pipeline(validate_config(data), progress=False)
+    return data, stored_arrays(tmp_path / "whole.zarr")
+
+
+def _finished_here(finished, tmp_path):
+    """The same run in ``tmp_path`` (cache keys hash the store path, so a copied store would be recomputed)."""
+    data, arrays = finished
+    store, run_dir = tmp_path / "whole.zarr", tmp_path / "whole"
+    config = validate_config({**data, "store": {**data["store"], "path": str(store)},
+                              "run": {**data["run"], "dir": str(run_dir)}})
+    run_pipeline(config, progress=False)
+    return config, store, arrays
+
+
+def _flip(path, offset: int = 100) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _cluster(root) -> str:
+    return next(f"clusters/{name}" for name, node in root["clusters"].members(max_depth=None)
+                if "labels" in name and "colap" in name).rsplit("/", 1)[0]
+
+
+def test_check_names_each_damaged_chunk_and_repair_recomputes_only_that(finished, tmp_path):
+    config, store, arrays = _finished_here(finished, tmp_path)
+    assert check_store(store) == []
+    clusters = _cluster(open_store(store))
+    _flip(store / EN / "layer_1" / "c" / "2" / "0")  # a bit flip inside shard 2 (rows 256:384)
+    (store / DE / "layer_2" / "c" / "0" / "0").unlink()  # a lost shard file (rows 0:128)
+    _flip(store / clusters / "labels" / "c" / "0", offset=10)
+
+    damage = check_store(store)
+    assert [(d.array, d.chunk, d.rows) for d in damage] == [
+        (f"{DE}/layer_2", (0, 0), (0, 128)),
+        (f"{EN}/layer_1", (2, 0), (256, 384)),
+        (f"{clusters}/labels", (0,), (0, open_store(store)[f"{clusters}/labels"].shape[0])),
+    ]
+    assert damage[0].reason == "missing chunk file 'c/0/0'"
+    assert damage[1].reason.startswith("unreadable chunk 'c/2/0' (ValueError: Stored and computed checksum")
+
+    cli = subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store), "--check"], capture_output=True,
+                         text=True)
+    assert cli.returncode == 1
+    assert "check: 3 damaged object(s)" in cli.stdout
+    assert f"{EN}/layer_1 chunk (2, 0) (rows 256:384): unreadable chunk 'c/2/0'" in cli.stdout
+    assert f"{DE}/layer_2 chunk (0, 0) (rows 0:128): missing chunk file 'c/0/0'" in cli.stdout
+
+    with pytest.raises(StoreError) as info:  # a reader of the damaged layer names the array and rows
+        cluster_space(store, model="tiny", side="encoder", layer=1, langs=["en"], k=4, selection="colap")
+    assert str(info.value).startswith(f"array '{EN}/layer_1' is damaged where rows ")
+    assert "`babelscope info STORE --check` names the chunks, `--repair` recomputes them" in str(info.value)
+    nan_rows = f"array '{DE}/layer_2' holds NaN in 128 of the rows 0:.* read \\(a missing chunk\\?\\)"
+    with pytest.raises(StoreError, match=nan_rows):
+        cluster_space(store, model="tiny", side="encoder", layer=2, langs=["de"], k=4, selection="colap")
+
+    actions = repair_store(store, damage)
+    assert actions == [
+        f"{DE}/layer_2: extraction shards [0] marked for recomputation",
+        f"{EN}/layer_1: extraction shards [2] marked for recomputation",
+        f"{clusters}/labels: {clusters} marked incomplete",
+    ]
+    again = run_pipeline(config, progress=False)
+    # one sentence range (2 shards) per damaged shard, the two groups re-finished, the one clustering redone
+    assert again.computed == {"extract": 2, "extract_done": 2, "cluster": 1}
+    assert check_store(store) == []
+    got = stored_arrays(store)
+    for name, values in arrays.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+def test_damaged_row_metadata_redoes_that_extraction_only(finished, tmp_path):
+    config, store, arrays = _finished_here(finished, tmp_path)
+    _flip(store / "words/tiny/encoder/en/sentence/c/0", offset=20)
+    damage = check_store(store)
+    assert [d.array for d in damage] == ["words/tiny/encoder/en/sentence"]
+    assert repair_store(store) == ["words/tiny/encoder/en/sentence: extraction tiny/encoder/en removed (its row "
+                                   "plan is damaged); it is redone whole"]
+    again = run_pipeline(config, progress=False)
+    assert set(again.computed) == {"extract", "extract_done"} and again.computed["extract_done"] == 1
+    got = stored_arrays(store)
+    for name, values in arrays.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+def test_unreadable_metadata_is_reported_and_refused_for_repair(finished, tmp_path):
+    _, store, _ = _finished_here(finished, tmp_path)
+    (store / EN / "layer_0" / "zarr.json").write_text("{not json")
+    damage = check_store(store)
+    assert damage and damage[0] == Damage(f"{EN}/layer_0", None, None, damage[0].reason)
+    assert damage[0].reason.startswith("unreadable metadata zarr.json")
+    with pytest.raises(StoreError, match=f"metadata of '{EN}/layer_0' is unreadable; remove that folder"):
+        repair_store(store, damage)
