@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from engine.errors import BabelscopeError
+from engine.files import disk_errors
 from engine.store.lock import store_lock
 
 app = typer.Typer(help="Latent concept analysis of multilingual language models.", no_args_is_help=True,
@@ -57,7 +58,7 @@ def extract(
 
     try:
         cfg = load_config(config, set_ or [])
-        with store_lock(cfg.store.path, "babelscope extract"):
+        with disk_errors(cfg.store.path), store_lock(cfg.store.path, "babelscope extract"):
             summaries = run_extraction(cfg, overwrite=overwrite, progress=progress and sys.stderr.isatty())
     except BabelscopeError as exc:
         _fail(exc)
@@ -83,7 +84,7 @@ def align(
 
     try:
         cfg = load_config(config, set_ or [])
-        with store_lock(cfg.store.path, "babelscope align"):
+        with disk_errors(cfg.store.path), store_lock(cfg.store.path, "babelscope align"):
             summaries = run_align(cfg, overwrite=overwrite, export_dir=export)
     except BabelscopeError as exc:
         _fail(exc)
@@ -106,7 +107,7 @@ def select(
 
     try:
         cfg = load_config(config, set_ or [])
-        with store_lock(cfg.store.path, "babelscope select"):
+        with disk_errors(cfg.store.path), store_lock(cfg.store.path, "babelscope select"):
             summaries = run_select(cfg)
     except BabelscopeError as exc:
         _fail(exc)
@@ -200,7 +201,7 @@ def info(
         if check or repair:
             damage = check_store(store, progress=sys.stderr.isatty())
         if repair and damage:
-            with store_lock(store, "babelscope info --repair"):
+            with disk_errors(store), store_lock(store, "babelscope info --repair"):
                 actions = repair_store(store, damage)
     except BabelscopeError as exc:
         _fail(exc)

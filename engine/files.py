@@ -28,6 +28,18 @@ def write_error(path: str | Path, exc: OSError) -> StoreError:
 
 
 @contextmanager
+def disk_errors(where: str | Path) -> Iterator[None]:
+    """Turn a refused write anywhere in the block (disk full, read-only, no permission) into a
+    :class:`StoreError` naming the file (or ``where`` when the system did not say which file)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            raise write_error(exc.filename or where, exc) from exc
+        raise
+
+
+@contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; once the block succeeds it replaces ``path`` atomically."""
     path = Path(path)

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import __version__
 from engine.config import Config
-from engine.files import write_text_atomic
+from engine.files import disk_errors, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,9 @@ def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
 
     started = time.perf_counter()
     run_dir = Path(config.run.dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    with disk_errors(run_dir):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     engine_log = logging.getLogger("engine")
     engine_log.addHandler(handler)
@@ -105,7 +106,7 @@ def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
     if engine_log.getEffectiveLevel() > logging.INFO:
         engine_log.setLevel(logging.INFO)
     try:
-        with store_lock(config.store.path, f"babelscope run (run folder {run_dir})"):
+        with disk_errors(config.store.path), store_lock(config.store.path, f"babelscope run (run folder {run_dir})"):
             return _run_locked(config, run_dir, started, progress)
     finally:
         engine_log.removeHandler(handler)

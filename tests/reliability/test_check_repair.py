@@ -16,29 +16,18 @@ from engine.schedule import run_pipeline
 from engine.store import open_store
 from engine.store.verify import Damage, check_store, repair_store
 
-from .test_kill_run import config_data, stored_arrays
+from .helpers import config_data, stored_arrays
 
 EN = "activations/tiny/encoder/en"
 DE = "activations/tiny/encoder/de"
 
 
-@pytest.fixture(scope="module")
-def finished(tiny_models, bible_links, tmp_path_factory):
-    """The config data and the arrays of an undamaged finished run."""
-    tmp_path = tmp_path_factory.mktemp("finished")
-    data = config_data(tiny_models["bert"], bible_links, tmp_path, "whole")
-    run_pipeline(validate_config(data), progress=False)
-    return data, stored_arrays(tmp_path / "whole.zarr")
-
-
-def _finished_here(finished, tmp_path):
-    """The same run in ``tmp_path`` (cache keys hash the store path, so a copied store would be recomputed)."""
-    data, arrays = finished
-    store, run_dir = tmp_path / "whole.zarr", tmp_path / "whole"
-    config = validate_config({**data, "store": {**data["store"], "path": str(store)},
-                              "run": {**data["run"], "dir": str(run_dir)}})
+@pytest.fixture
+def finished(tiny_models, bible_links, reference, tmp_path):
+    """The reference run's config, finished in ``tmp_path``, and the reference arrays."""
+    config = validate_config(config_data(tiny_models["bert"], bible_links, tmp_path, "whole"))
     run_pipeline(config, progress=False)
-    return config, store, arrays
+    return config, tmp_path / "whole.zarr", reference[0]
 
 
 def _flip(path, offset: int = 100) -> None:
@@ -52,8 +41,8 @@ def _cluster(root) -> str:
                 if "labels" in name and "colap" in name).rsplit("/", 1)[0]
 
 
-def test_check_names_each_damaged_chunk_and_repair_recomputes_only_that(finished, tmp_path):
-    config, store, arrays = _finished_here(finished, tmp_path)
+def test_check_names_each_damaged_chunk_and_repair_recomputes_only_that(finished):
+    config, store, arrays = finished
     assert check_store(store) == []
     clusters = _cluster(open_store(store))
     _flip(store / EN / "layer_1" / "c" / "2" / "0")  # a bit flip inside shard 2 (rows 256:384)
@@ -99,8 +88,8 @@ def test_check_names_each_damaged_chunk_and_repair_recomputes_only_that(finished
         np.testing.assert_array_equal(got[name], values, err_msg=name)
 
 
-def test_damaged_row_metadata_redoes_that_extraction_only(finished, tmp_path):
-    config, store, arrays = _finished_here(finished, tmp_path)
+def test_damaged_row_metadata_redoes_that_extraction_only(finished):
+    config, store, arrays = finished
     _flip(store / "words/tiny/encoder/en/sentence/c/0", offset=20)
     damage = check_store(store)
     assert [d.array for d in damage] == ["words/tiny/encoder/en/sentence"]
@@ -113,8 +102,8 @@ def test_damaged_row_metadata_redoes_that_extraction_only(finished, tmp_path):
         np.testing.assert_array_equal(got[name], values, err_msg=name)
 
 
-def test_unreadable_metadata_is_reported_and_refused_for_repair(finished, tmp_path):
-    _, store, _ = _finished_here(finished, tmp_path)
+def test_unreadable_metadata_is_reported_and_refused_for_repair(finished):
+    _, store, _ = finished
     (store / EN / "layer_0" / "zarr.json").write_text("{not json")
     damage = check_store(store)
     assert damage and damage[0] == Damage(f"{EN}/layer_0", None, None, damage[0].reason)
