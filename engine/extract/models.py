@@ -160,6 +160,9 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
     source = _resolve_source(spec)
     config = _load_pretrained(AutoConfig, source, spec)
     tokenizer = _load_pretrained(AutoTokenizer, source, spec)
+    # sentences over the maximum are windowed (or skipped) and counted by the planner: transformers' own
+    # "will result in indexing errors" warning would be wrong here
+    tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
     if not getattr(tokenizer, "is_fast", False):
         raise ModelUnavailableError(
             f"model {spec.name!r} has no fast tokenizer; word alignment needs word_ids() (a tokenizer.json)"
