@@ -1,4 +1,7 @@
-"""Bad input across the pipeline, one test each, with the exact message a user sees."""
+"""Bad input across the pipeline, one test each, with the exact message a user sees.
+
+(An unreachable scheduler address: ``tests/schedule/test_run.py::test_unreachable_scheduler_is_named``.)
+"""
 
 from __future__ import annotations
 
@@ -144,21 +147,6 @@ def test_bad_config_values_and_unknown_keys(section, expected):
     with pytest.raises(ConfigError) as info:
         validate_config({**BIBLE, **section})
     assert str(info.value) == f"<config>: invalid configuration:\n  - {expected}"
-
-
-def test_unreachable_scheduler_address(tmp_path):
-    import socket
-
-    from engine.config import validate_config
-    from engine.schedule.executor import dask_client
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = validate_config({**BIBLE, "run": {"scheduler": f"tcp://127.0.0.1:{port}"}})
-    with pytest.raises(ConfigError) as info, dask_client(config):
-        pass
-    assert str(info.value).startswith(f"scheduler of run: no Dask scheduler answers at 'tcp://127.0.0.1:{port}' (")
 
 
 def test_malformed_yaml_names_file_line_and_column(tmp_path):
