@@ -21,6 +21,16 @@ from engine.errors import StoreError
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
 
 
+def _read_umask() -> int:
+    """The process umask, read once at import (setting it to read it is not thread-safe later on)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def write_error(path: str | Path, exc: OSError) -> StoreError:
     """A :class:`StoreError` naming ``path`` and the system's reason (``No space left on device``, ...)."""
     reason = exc.strerror or type(exc).__name__
@@ -54,6 +64,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

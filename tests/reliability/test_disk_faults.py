@@ -90,3 +90,16 @@ def test_read_only_store_and_run_folder_are_named(tiny_models, bible_links, tmp_
     assert str(info.value) == (f"cannot write '{disk}/run': Read-only file system (errno 30); nothing there is "
                                f"marked complete")
     assert not (tmp_path / "rw.zarr").exists()
+
+
+def test_atomic_files_get_the_mode_of_a_plain_write(tmp_path):
+    """Written beside their name and renamed: readable by others like any file this process makes."""
+    import os
+
+    from engine.files import write_text_atomic
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic = write_text_atomic(tmp_path / "atomic.txt", "x")
+    assert os.stat(atomic).st_mode == os.stat(plain).st_mode
+    assert [p.name for p in tmp_path.iterdir()] in (["plain.txt", "atomic.txt"], ["atomic.txt", "plain.txt"])
