@@ -101,7 +101,7 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
         for task in graph:
             futures[task.dask_key] = client.submit(
                 task.fn, config, *task.args, task.key, *[futures[d] for d in task.deps], key=task.dask_key,
-                pure=False, resources={"GPU": 1} if (gpus and task.gpu) else None)
+                pure=False, priority=task.priority, resources={"GPU": 1} if (gpus and task.gpu) else None)
         stage_of = {key: key.split("-", 1)[0] for key in futures}
         totals, done = Counter(stage_of.values()), Counter()
         results: dict[str, dict[str, Any]] = {}

@@ -25,6 +25,7 @@ class Task:
     key: str
     deps: list[str] = field(default_factory=list)
     gpu: bool = False
+    priority: int = 0  # Dask runs ready tasks of higher priority first
 
     @property
     def dask_key(self) -> str:
@@ -74,7 +75,8 @@ def build_graph(config: Config, corpus_hash: str, n_layers: dict[str, dict[str, 
     for src, tgt in pairs:
         key = content_hash({"stage": "align", "corpus": corpus_hash, "align": config.align.model_dump(mode="json"),
                             "pair": [src, tgt], "store": str(config.store.path)})
-        graph.append(Task("align", f"{src}-{tgt}", tasks.task_align, (src, tgt), key))
+        # no inputs, and selection waits for it: start it before the extraction ranges, which fill the rest
+        graph.append(Task("align", f"{src}-{tgt}", tasks.task_align, (src, tgt), key, priority=1))
         align_keys[(src, tgt)] = key
     if not pairs:
         return graph
