@@ -46,11 +46,12 @@ bench: install-dev
 bench-smoke: install-dev
 	$(PY) benchmarks/run.py --smoke
 
-# On a GPU machine: the `gpu` test lane (CuPy kernels vs their NumPy twins, CUDA k-means) and the benchmarks.
+# On a GPU machine: the `gpu` test lane (CuPy kernels vs their NumPy twins, CUDA k-means) and the benchmarks
+# (with the GPU section: GEMM peak, Lloyd TFLOP/s, store write GB/s).
 gpu-check: install-dev
 	$(PIP) install -q -e '.[gpu-cu12]'
 	$(PY) -m pytest -m gpu $(PYTEST_ARGS)
-	$(PY) benchmarks/run.py --only metrics cluster extract
+	$(PY) benchmarks/run.py --only metrics cluster extract gpu
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -39,7 +39,7 @@ def _config(store: Path, verses: int, dtype: str = "float32", languages=("en",))
     })
 
 
-def _babelscope(loaded, config, sentences, dtype) -> float:
+def _babelscope(loaded, config, sentences, dtype, device: str = "cpu") -> float:
     """Seconds for the extraction stage of one language into a fresh store."""
     import torch
 
@@ -51,7 +51,7 @@ def _babelscope(loaded, config, sentences, dtype) -> float:
     root = init_store(config.store.path, corpus, overwrite=True)
     start = time.perf_counter()
     extract_language(root, loaded, "encoder", "en", config, sentences, None, corpus.content_hash(),
-                     dtype, torch.device("cpu"), overwrite=True, progress=False)
+                     dtype, torch.device(device), overwrite=True, progress=False)
     return time.perf_counter() - start
 
 
