@@ -109,3 +109,29 @@ def test_run_pipeline_refuses_a_locked_store(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_two_real_runs_on_one_store(tiny_models, bible_links, tmp_path):
+    """Two `babelscope run` processes on one store: the second is refused naming the first, which finishes."""
+    import yaml
+
+    from .helpers import config_data
+
+    config_file = tmp_path / "both.yaml"
+    config_file.write_text(yaml.safe_dump(config_data(tiny_models["bert"], bible_links, tmp_path, "both")))
+    command = [sys.executable, "-m", "engine.cli", "run", str(config_file), "--no-progress"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while read_lock(tmp_path / "both.zarr") is None and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.02)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines()[-1].startswith(
+            f"error: store '{tmp_path / 'both.zarr'}' is in use by pid {first.pid} on host '{socket.gethostname()}'")
+        assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert read_lock(tmp_path / "both.zarr") is None
