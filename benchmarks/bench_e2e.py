@@ -82,11 +82,11 @@ def bench_default(tmp: Path, smoke: bool, cold_home: bool) -> dict[str, Any]:
 
 
 def paper_config(tmp: Path, verses: int, ks: list[int], repeats: int, links: Path | None = None,
-                 name: str = "paper") -> Path:
+                 name: str = "paper", dtype: str = "auto") -> Path:
     data = {
         "models": [{"name": MODEL}],
         "corpus": {"source": "bible", "languages": ["en", "de"], "count": verses},
-        "extract": {"layers": [LAYER], "sides": ["encoder"], "aggregation": "last"},
+        "extract": {"layers": [LAYER], "sides": ["encoder"], "aggregation": "last", "dtype": dtype},
         "align": {"pairs": [["en", "de"]], "symmetrization": "grow-diag-final-and"},
         "cluster": {"ks": ks, "seed": 212},
         "metrics": {"calign": {"theta": 0.9, "top_n": 1, "min_types": 1}, "colap": {"theta": 0.3},
@@ -200,13 +200,13 @@ def _read_back(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def bench_paper(tmp: Path, verses: int, ks: list[int], sample: int, repeats: int) -> dict[str, Any]:
-    config = paper_config(tmp, verses, ks, repeats)
+def bench_paper(tmp: Path, verses: int, ks: list[int], sample: int, repeats: int, dtype: str) -> dict[str, Any]:
+    config = paper_config(tmp, verses, ks, repeats, dtype=dtype)
     ours = babelscope_run(config, dict(os.environ), [])
     # the reference job takes the word links as given: the same job again on the exported links, fresh store
     subprocess.run([sys.executable, "-m", "engine.cli", "align", str(config), "--export", str(tmp / "links")],
                    cwd=ROOT, check=True, capture_output=True)
-    given = babelscope_run(paper_config(tmp, verses, ks, repeats, tmp / "links" / "en-de.links", "given"),
+    given = babelscope_run(paper_config(tmp, verses, ks, repeats, tmp / "links" / "en-de.links", "given", dtype),
                            dict(os.environ), [])
     extraction = reference_extraction(verses, sample)
     cluster_s, labels, inertia_rows = reference_clustering(ours["store"], ks)
@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--reference-sample", type=int, default=40, help="verses per language run the reference way")
     parser.add_argument("--repeats", type=int, default=20, help="permutations of the run's baselines")
     parser.add_argument("--skip-default", action="store_true")
+    parser.add_argument("--dtype", default="auto", help="extract.dtype of the paper job (auto = float32 on CPU)")
     parser.add_argument("--cold-home", action="store_true", help="also time the model conversion (empty home)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -242,7 +243,8 @@ def main(argv: list[str] | None = None) -> dict:
         tmp = Path(folder)
         if not args.skip_default:
             payload["default"] = bench_default(tmp, args.smoke, args.cold_home)
-        payload["paper"] = bench_paper(tmp, args.verses, args.ks, args.reference_sample, args.repeats)
+        payload["paper"] = bench_paper(tmp, args.verses, args.ks, args.reference_sample, args.repeats, args.dtype)
+        payload["paper"]["dtype"] = args.dtype
     path = write_result("e2e", payload, args.out)
     if "default" in payload:
         d = payload["default"]
