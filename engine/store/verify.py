@@ -29,16 +29,18 @@ __all__ = ["Damage", "check_store", "repair_store"]
 
 @dataclass(frozen=True)
 class Damage:
-    """One damaged stored object: ``array`` path in the store, its ``chunk`` grid coordinates (None for a
-    node whose metadata is unreadable), the ``rows`` it covers, and what is wrong."""
+    """One damaged stored object: ``array`` path in the store, the object's grid coordinates ``chunk`` (None
+    for a node whose metadata is unreadable), the ``rows`` it covers, what is wrong, and whether the object is
+    a ``chunk`` or (sharded arrays) a ``shard`` file."""
 
     array: str
     chunk: tuple[int, ...] | None
     rows: tuple[int, int] | None
     reason: str
+    unit: str = "chunk"
 
     def describe(self) -> str:
-        where = "" if self.chunk is None else f" chunk {self.chunk}"
+        where = "" if self.chunk is None else f" {self.unit} {self.chunk}"
         rows = "" if self.rows is None else f" (rows {self.rows[0]}:{self.rows[1]})"
         return f"{self.array}{where}{rows}: {self.reason}"
 
@@ -79,7 +81,9 @@ def _check_array(root: Any, path: Path, name: str) -> list[Damage]:
     shape = tuple(int(n) for n in array.shape)
     if not shape or 0 in shape or name.endswith("/shard_done"):  # a missing done flag only means "recompute"
         return []
-    block = tuple(int(n) for n in (getattr(array, "shards", None) or array.chunks))
+    sharded = getattr(array, "shards", None) is not None
+    block = tuple(int(n) for n in (array.shards if sharded else array.chunks))
+    unit = "shard" if sharded else "chunk"
     flags = _flags(root, name)
     owner = _owner(root, name)
     if flags is None and owner in root and root[owner].attrs.get("complete") is False:
@@ -95,15 +99,15 @@ def _check_array(root: Any, path: Path, name: str) -> list[Damage]:
         key = array.metadata.encode_chunk_key(coords)
         if not (path / name / key).is_file():
             if needed:
-                out.append(Damage(name, coords, rows, f"missing chunk file {key!r}"))
+                out.append(Damage(name, coords, rows, f"missing {unit} file {key!r}", unit))
             continue
         try:
             values = array[region]
         except Exception as exc:  # zarr raises ValueError (checksum), codec or decode errors
-            out.append(Damage(name, coords, rows, f"unreadable chunk {key!r} ({type(exc).__name__}: {exc})"))
+            out.append(Damage(name, coords, rows, f"unreadable {unit} {key!r} ({type(exc).__name__}: {exc})", unit))
             continue
         if flags is not None and needed and np.isnan(values).any():
-            out.append(Damage(name, coords, rows, "NaN rows where the shard is flagged written"))
+            out.append(Damage(name, coords, rows, "NaN rows where the shard is flagged written", unit))
     return out
 
 
@@ -122,7 +126,9 @@ def check_store(path: str | Path, *, progress: bool = False) -> list[Damage]:
         except Exception as exc:  # an array whose metadata parses but does not open
             damage.append(Damage(name, None, None, f"cannot open array ({type(exc).__name__}: {exc})"))
     for item in damage:
-        log.warning("store %s: %s", path, item.describe())
+        log.debug("store %s: %s", path, item.describe())
+    if damage:
+        log.warning("store %s: %d damaged object(s), first: %s", path, len(damage), damage[0].describe())
     return damage
 
 

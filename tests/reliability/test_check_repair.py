@@ -55,15 +55,17 @@ def test_check_names_each_damaged_chunk_and_repair_recomputes_only_that(finished
         (f"{EN}/layer_1", (2, 0), (256, 384)),
         (f"{clusters}/labels", (0,), (0, open_store(store)[f"{clusters}/labels"].shape[0])),
     ]
-    assert damage[0].reason == "missing chunk file 'c/0/0'"
-    assert damage[1].reason.startswith("unreadable chunk 'c/2/0' (ValueError: Stored and computed checksum")
+    assert damage[0].reason == "missing shard file 'c/0/0'"
+    assert damage[1].reason.startswith("unreadable shard 'c/2/0' (ValueError: Stored and computed checksum")
+    assert damage[2].reason.startswith("unreadable chunk 'c/0' (ValueError: Stored and computed checksum")
 
     cli = subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store), "--check"], capture_output=True,
                          text=True)
     assert cli.returncode == 1
     assert "check: 3 damaged object(s)" in cli.stdout
-    assert f"{EN}/layer_1 chunk (2, 0) (rows 256:384): unreadable chunk 'c/2/0'" in cli.stdout
-    assert f"{DE}/layer_2 chunk (0, 0) (rows 0:128): missing chunk file 'c/0/0'" in cli.stdout
+    assert f"{EN}/layer_1 shard (2, 0) (rows 256:384): unreadable shard 'c/2/0'" in cli.stdout
+    assert f"{DE}/layer_2 shard (0, 0) (rows 0:128): missing shard file 'c/0/0'" in cli.stdout
+    assert f"{clusters}/labels chunk (0,) (rows 0:" in cli.stdout
 
     with pytest.raises(StoreError) as info:  # a reader of the damaged layer names the array and rows
         cluster_space(store, model="tiny", side="encoder", layer=1, langs=["en"], k=4, selection="colap")
