@@ -36,25 +36,35 @@ def test_kill_at_named_moments_then_resume(tiny_models, bible_links, tmp_path, r
 
 
 def test_kill_at_random_moments_then_resume(tiny_models, bible_links, tmp_path, reference):
-    """SIGKILL from outside at seeded random times while the run works (model loading, extraction,
-    clustering, metrics, whatever it is doing), several times over, then a clean finish."""
+    """SIGKILL from outside at seeded random moments while the run works, three times over, then a clean
+    finish. A moment is a random number of further finished tasks plus a random delay, so every kill lands
+    inside the run whatever the machine's speed (extraction, clustering, metrics, whatever it is doing)."""
     data = config_data(tiny_models["bert"], bible_links, tmp_path, "random")
     config_file = tmp_path / "random.yaml"
     config_file.write_text(yaml.safe_dump(data, sort_keys=False))
     store, run_dir = tmp_path / "random.zarr", tmp_path / "random"
     rng = random.Random(20261201)
     env = {k: v for k, v in os.environ.items() if k != ENV}
+    n_tasks = 39  # 23 extraction ranges, 2 group checks, align, select, 9 clusterings, 3 metrics
+
+    def finished_tasks() -> int:
+        return len(list((run_dir / "cache").glob("*/*.json")))
+
     kills = 0
-    for _ in range(8):  # each killed run gets further (its finished tasks are cached)
+    for _ in range(3):
+        before = finished_tasks()
+        target = before + rng.randint(0, max(0, n_tasks - before - 3))
         proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(config_file), "--no-progress"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=rng.uniform(2.0, 7.0))
+        deadline = time.monotonic() + 120
+        while finished_tasks() < target and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3) if target > before else rng.uniform(1.0, 4.0))
+        if proc.poll() is not None:
             break  # it finished before the kill came
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
         if store.exists():
             assert_trusted_parts_match(store, reference[0])
     assert kills >= 2
