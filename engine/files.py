@@ -9,13 +9,20 @@ the path.
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from engine.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+#: temporary files a killed writer leaves: zarr's ``{name}.{uuid4 hex}.partial``, ours ``.{name}.{random}.tmp``
+_DEBRIS = re.compile(r"(\.[0-9a-f]{32}\.partial|^\..+\.tmp)$")
 
 #: errno values that mean "this location cannot take the write", as opposed to a bug
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
@@ -81,3 +88,21 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def remove_write_debris(folder: str | Path) -> int:
+    """Delete the temporary files that writers killed mid-write left under ``folder``; returns how many.
+
+    Only safe while no writer is active there: callers hold the store lock (see :mod:`engine.store.lock`).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.rglob("*"):
+        if _DEBRIS.search(path.name) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("%s: removed %d temporary file(s) left by an interrupted write", folder, removed)
+    return removed

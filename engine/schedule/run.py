@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import __version__
 from engine.config import Config
-from engine.files import disk_errors, write_text_atomic
+from engine.files import disk_errors, remove_write_debris, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,8 @@ def _run_locked(config: Config, run_dir: Path, started: float, progress: bool) -
     from engine.schedule.executor import run_dask, run_sync
     from engine.schedule.graph import build_graph, layer_counts
 
+    for folder in (config.store.path, run_dir):  # what an earlier, killed run left half-written
+        remove_write_debris(folder)
     corpus_hash, shard_counts = _prepare(config)
     graph = build_graph(config, corpus_hash, layer_counts(config), shard_counts)
     log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)

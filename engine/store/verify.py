@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import StoreError
+from engine.files import remove_write_debris
 from engine.store.core import open_store
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,8 @@ def repair_store(path: str | Path, damage: list[Damage] | None = None) -> list[s
                          f"folder (or the store) and re-run")
     root = open_store(path, mode="r+")
     actions: list[str] = []
+    if removed := remove_write_debris(path):
+        actions.append(f"removed {removed} temporary file(s) left by an interrupted write")
     for item in damage:
         _repair_one(root, item, actions)
     for line in actions:

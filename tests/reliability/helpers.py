@@ -80,6 +80,8 @@ def finish_and_compare(config_file, store, run_dir, reference, stale_lock: bool 
     assert done.returncode == 0, done.stderr[-3000:]
     assert ("clearing a stale lock" in done.stderr) == stale_lock  # a killed run leaves its lock behind
     assert read_lock(store) is None
+    debris = [p for folder in (store, run_dir) for p in folder.rglob("*") if p.name.endswith((".partial", ".tmp"))]
+    assert debris == []  # the resumed run swept what the killed writers left
     got = stored_arrays(store)
     assert sorted(got) == sorted(arrays)
     for name, values in arrays.items():

@@ -103,3 +103,16 @@ def test_atomic_files_get_the_mode_of_a_plain_write(tmp_path):
     atomic = write_text_atomic(tmp_path / "atomic.txt", "x")
     assert os.stat(atomic).st_mode == os.stat(plain).st_mode
     assert [p.name for p in tmp_path.iterdir()] in (["plain.txt", "atomic.txt"], ["atomic.txt", "plain.txt"])
+
+
+def test_debris_of_killed_writers_is_swept_and_nothing_else(tmp_path):
+    from engine.files import remove_write_debris
+
+    keep = [tmp_path / "zarr.json", tmp_path / "c" / "0" / "1", tmp_path / "results.csv", tmp_path / "notes.tmp"]
+    debris = [tmp_path / "c" / "0" / "1.5fd17adb3395477ba85c9a4e1b96aa1c.partial",
+              tmp_path / "cache" / "extract" / ".abc.json.k2j3h4.tmp"]
+    for path in keep + debris:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    assert remove_write_debris(tmp_path) == 2
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in debris)
