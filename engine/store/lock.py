@@ -1,19 +1,23 @@
 """One writer run per store: a lock file naming its holder (pid, host, start time, command).
 
 ``store_lock(path)`` is taken by every command that writes a store (``run``, ``extract``, ``align``,
-``select``, ``info --repair``). A second run on the same store is refused with a message naming the
-holder. A lock left by a process that no longer exists on this host (killed, crashed, machine rebooted)
-is stale: it is detected, logged and replaced. A lock held from another host cannot be checked from
-here and is always refused; remove the file by hand once that run is known to be gone.
+``select``, ``info --repair``). The holder keeps an exclusive ``flock`` on the file for as long as it runs,
+and the kernel drops it when the holder dies, however it dies: a second run is refused with a message
+naming the live holder, and a file left by a dead process (killed, crashed, machine rebooted) is a stale
+lock, logged and taken over, with no race between two runs that meet on it. A record written from another
+host is always refused (a network file system may not carry flocks between hosts); remove the file by hand
+once that run is known to be gone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -61,7 +65,7 @@ def read_lock(store: str | Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        return {}  # unreadable: written by a process that died while writing it
+        return {}  # unreadable: being written, or written by a process that died while writing it
 
 
 def _describe(holder: dict[str, Any]) -> str:
@@ -69,14 +73,41 @@ def _describe(holder: dict[str, Any]) -> str:
             f"({holder.get('command')})")
 
 
-def _try_create(path: Path, holder: dict[str, Any]) -> bool:
+_HELD: dict[str, int] = {}  # lock path -> open descriptor holding its flock, for as long as we hold it
+
+
+def _open_locked(path: Path) -> int | None:
+    """A descriptor of ``path`` holding an exclusive flock, or None while another process holds it.
+
+    The kernel drops a flock when its holder dies however it dies, so taking it over a lock file left
+    behind needs no guessing, and two runs meeting on a stale lock cannot both win."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by child processes
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the holder released (unlinked) it between our open and our flock: try the new file
+
+
+def _record(fd: int) -> dict[str, Any]:
+    """The holder written in a lock file ({} when it is empty or half written)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    raw = b""
+    while chunk := os.read(fd, 65536):
+        raw += chunk
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(holder, fh)
-    return True
+        held = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return held if isinstance(held, dict) else {}
 
 
 def acquire_lock(store: str | Path, command: str | None = None) -> dict[str, Any]:
@@ -87,29 +118,47 @@ def acquire_lock(store: str | Path, command: str | None = None) -> dict[str, Any
     holder = {"pid": pid, "host": socket.gethostname(), "pid_start": _process_start(pid),
               "since": datetime.now(UTC).isoformat(timespec="seconds"),
               "command": command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])}
-    for _ in range(3):
-        if _try_create(path, holder):
-            return holder
-        held = read_lock(store)
-        if held is None:
-            continue  # released meanwhile
-        if held and held.get("host") != holder["host"]:
-            raise StoreError(f"store {str(store)!r} is locked by {_describe(held)}, which cannot be checked from "
-                             f"host {holder['host']!r}; once that run is gone, remove {str(path)!r}")
-        if held and _alive(int(held.get("pid", -1)), held.get("pid_start")):
-            raise StoreError(f"store {str(store)!r} is in use by {_describe(held)}; wait for it to finish "
-                             f"(lock {str(path)!r})")
-        log.warning("store %s: clearing a stale lock left by %s (that process is gone)", store,
-                    _describe(held) if held else "an unreadable lock file")
-        path.unlink(missing_ok=True)
-    raise StoreError(f"store {str(store)!r}: could not take the lock {str(path)!r} (another run keeps taking it)")
+    for _ in range(100):
+        fd = _open_locked(path)
+        if fd is None:  # a live holder; its record may be a moment from being written
+            held = read_lock(store)
+            if held:
+                raise StoreError(f"store {str(store)!r} is in use by {_describe(held)}; wait for it to finish "
+                                 f"(lock {str(path)!r})")
+            time.sleep(0.05)
+            continue
+        held = _record(fd)
+        refusal = None
+        if held and held.get("host") != holder["host"]:  # its flock may not reach us over a network file system
+            refusal = (f"store {str(store)!r} is locked by {_describe(held)}, which cannot be checked from host "
+                       f"{holder['host']!r}; once that run is gone, remove {str(path)!r}")
+        elif held and held.get("pid") != pid and _alive(int(held.get("pid", -1)), held.get("pid_start")):
+            refusal = (f"store {str(store)!r} is in use by {_describe(held)}; wait for it to finish "
+                       f"(lock {str(path)!r})")
+        if refusal:
+            os.close(fd)
+            raise StoreError(refusal)
+        if os.fstat(fd).st_size:
+            log.warning("store %s: clearing a stale lock left by %s (that process is gone)", store,
+                        _describe(held) if held else "an unreadable lock file")
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(holder).encode("utf-8"))
+        _HELD[str(path)] = fd
+        return holder
+    raise StoreError(f"store {str(store)!r}: could not take the lock {str(path)!r} (its holder never wrote itself)")
 
 
 def release_lock(store: str | Path, holder: dict[str, Any]) -> None:
-    """Remove the lock if it is still ours."""
+    """Remove the lock if this process holds it (unlinked while still locked, then the flock is dropped)."""
+    path = lock_path(store)
+    fd = _HELD.pop(str(path), None)
+    if fd is None:
+        return
     held = read_lock(store)
     if held and held.get("pid") == holder["pid"] and held.get("since") == holder["since"]:
-        lock_path(store).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+    os.close(fd)
 
 
 @contextmanager
