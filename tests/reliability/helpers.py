@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from engine.faults import ENV
 from engine.store import open_store, read_lock
-from engine.store.verify import check_store
+from engine.store.verify import _owner, check_store
 
 VERSES = 100
 STORE = {"chunk_rows": 64, "shard_rows": 128}
@@ -42,7 +43,10 @@ def stored_arrays(path) -> dict[str, np.ndarray]:
     """Every array of every artefact marked complete (and every flagged extraction shard), by path."""
     root = open_store(path)
     out = {}
-    for name, node in root.members(max_depth=None):
+    with warnings.catch_warnings():  # a killed writer's *.partial files, which the next run sweeps
+        warnings.filterwarnings("ignore", message="Object at .* is not recognized as a component")
+        members = list(root.members(max_depth=None))
+    for name, node in members:
         if not hasattr(node, "shape") or name.endswith("shard_done"):
             continue
         group = root[name.rsplit("/", 1)[0]]
@@ -50,8 +54,13 @@ def stored_arrays(path) -> dict[str, np.ndarray]:
             done = group["shard_done"][:].astype(bool)
             rows = np.repeat(done, int(group["shard_done"].attrs["shard_rows"]))[: node.shape[0]]
             out[name] = node[:][rows]
-        elif not name.startswith("clusters/") or group.attrs.get("complete"):
-            out[name] = node[:]
+        elif name.startswith(("corpus/", "vocab/")):
+            if root.attrs.get("corpus_complete"):
+                out[name] = node[:]
+        else:  # links, dictionaries, selections, clusterings only when marked complete; row metadata always
+            owner = _owner(root, name)
+            if owner not in root or root[owner].attrs.get("complete", True):
+                out[name] = node[:]
     return out
 
 
