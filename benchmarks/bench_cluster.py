@@ -5,8 +5,10 @@ For each K every backend starts from the **same** seeded k-means++ centres with 
 they follow the same Lloyd trajectory and s/iteration compares like with like at equal inertia
 (``inertia_vs_sklearn`` shows it). Rounds are interleaved (sklearn, torch, ... then again) and the best
 round is kept, because this machine is shared and noisy. A last row per K times the whole ``fit()`` with its
-own seeded initialisation (torch k-means++ vs sklearn's), i.e. time to a solution. "zarr read once" is the
-default for a store selection under the memory budget; "zarr stream" forces the out-of-core path.
+own seeded initialisation (torch k-means++ vs sklearn's), i.e. time to a solution. "torch, BLAS GEMM" is
+torch with its distance product on ``torch.mm`` (MKL) instead of oneDNN (:mod:`engine.cluster.gemm`).
+"zarr read once" is the default for a store selection under the memory budget; "zarr stream" forces the
+out-of-core path.
 
     python benchmarks/bench_cluster.py                  # 200 verses en+de (~10k rows), K = 100 and 500
     python benchmarks/bench_cluster.py --k 1000 --verses 400 --device cuda
@@ -92,6 +94,14 @@ def streamed(run: Any) -> Any:
         source.MEMORY_BUDGET_BYTES = budget
 
 
+def blas_gemm(run: Any) -> Any:
+    """Run with the CPU distance product on torch's BLAS (``torch.mm``) instead of oneDNN."""
+    from engine.cluster.gemm import use_cpu_gemm
+
+    with use_cpu_gemm("blas"):
+        return run()
+
+
 def runners(x: np.ndarray, arrays: list[Any], start: np.ndarray, k: int, max_iter: int, tol: float,
             reasons: dict[str, str | None]) -> dict[str, Any]:
     """name -> zero-argument callable returning a Clustering, all from the centres ``start``."""
@@ -102,6 +112,8 @@ def runners(x: np.ndarray, arrays: list[Any], start: np.ndarray, k: int, max_ite
         "sklearn | cpu | memory": lambda: fit(x, k, backend="sklearn", device="cpu", **common),
         "torch | cpu | memory": lambda: fit(x, k, backend="torch", device="cpu", prune=False, **common),
         "torch pruned | cpu | memory": lambda: fit(x, k, backend="torch", device="cpu", prune=True, **common),
+        "torch, BLAS GEMM | cpu | memory": lambda: blas_gemm(lambda: fit(x, k, backend="torch", device="cpu",
+                                                                         **common)),
         "torch | cpu | zarr read once": lambda: fit([(a, None) for a in arrays], k, backend="torch", device="cpu",
                                                     **common),
         "torch | cpu | zarr stream": lambda: streamed(lambda: fit([(a, None) for a in arrays], k, backend="torch",

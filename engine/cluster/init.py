@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.cluster.gemm import affine
 from engine.cluster.parallel import map_blocks
 from engine.cluster.source import RowSource, block_rows_for
 
@@ -25,11 +26,10 @@ def sq_distances(source: RowSource, centers: torch.Tensor, block_rows: int, devi
     """Squared distances of every row to each of ``centers`` [m, d]: float32 [n, m] on ``device``."""
     out = torch.empty((source.n, centers.shape[0]), dtype=torch.float32, device=device)
     cnorm = (centers * centers).sum(1)
-    m2ct = (-2.0 * centers).T.contiguous()
+    m2c = (-2.0 * centers).contiguous()
 
     def work(lo: int, x: torch.Tensor, xx: torch.Tensor) -> None:
-        dist = torch.mm(x, m2ct)
-        dist += cnorm
+        dist = affine(x, m2c, cnorm)
         dist += xx[:, None]
         out[lo:lo + x.shape[0]] = dist.clamp_min_(0.0)
 
@@ -114,11 +114,10 @@ def kmeans_parallel(source: RowSource, k: int, rng: np.random.Generator, block_r
 def _attraction(source: RowSource, pool: torch.Tensor, block_rows: int, device: Any) -> np.ndarray:
     """Number of rows whose nearest candidate is each row of ``pool`` [m, d] -> float64 [m]."""
     pnorm = (pool * pool).sum(1)
-    m2pt = (-2.0 * pool).T.contiguous()
+    m2p = (-2.0 * pool).contiguous()
 
     def work(lo: int, x: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
-        dist = torch.mm(x, m2pt)
-        dist += pnorm
+        dist = affine(x, m2p, pnorm)
         return torch.bincount(dist.argmin(dim=1), minlength=pool.shape[0])
 
     counts = torch.zeros(pool.shape[0], dtype=torch.float64, device=device)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.cluster.gemm import affine
 from engine.cluster.init import kmeans_parallel, kmeans_plusplus
 from engine.cluster.parallel import map_blocks
 from engine.cluster.source import RowSource, block_rows_for
@@ -70,11 +71,11 @@ class _State:
         self.computed = 0
 
 
-def _nearest(x: torch.Tensor, xx: torch.Tensor, m2ct: torch.Tensor, cnorm: torch.Tensor,
+def _nearest(x: torch.Tensor, xx: torch.Tensor, m2c: torch.Tensor, cnorm: torch.Tensor,
              second: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """First nearest centre of each row of x [m, d]: (label [m], squared distance [m], 2nd squared | None)."""
-    dist = torch.mm(x, m2ct)  # [m, k] = -2 x·c
-    dist += cnorm
+    """First nearest centre of each row of x [m, d] given ``m2c = -2 centres`` [k, d] and their squared norms
+    [k]: (label [m], squared distance [m], 2nd squared | None)."""
+    dist = affine(x, m2c, cnorm)  # [m, k] = ||c||² - 2 x·c
     best, label = dist.min(dim=1)
     other = None
     if second:
@@ -98,7 +99,7 @@ def assign(source: RowSource, centers: torch.Tensor, block_rows: int, device: An
     in block order, so nothing depends on the thread count.
     """
     k, d = centers.shape
-    m2ct = (-2.0 * centers).T.contiguous()  # [d, k]
+    m2c = (-2.0 * centers).contiguous()  # [k, d]
     cnorm = (centers * centers).sum(1)
     bounds = state.upper is not None
     incremental = update and state.sums_valid
@@ -107,7 +108,7 @@ def assign(source: RowSource, centers: torch.Tensor, block_rows: int, device: An
         hi = lo + x.shape[0]
         old = state.labels[lo:hi].clone() if incremental else None
         if full:
-            label, best, other = _nearest(x, xx, m2ct, cnorm, bounds)
+            label, best, other = _nearest(x, xx, m2c, cnorm, bounds)
             if exact:  # ||x - c||² directly: the GEMM expansion loses digits when norms dwarf distances
                 diff = x - centers[label]
                 best = (diff * diff).sum(1)
@@ -118,7 +119,7 @@ def assign(source: RowSource, centers: torch.Tensor, block_rows: int, device: An
                 state.lower[lo:hi] = other.sqrt()
             computed, total = x.shape[0], best.sum(dtype=torch.float64)
         else:
-            label, computed = _pruned_block(x, xx, lo, hi, centers, m2ct, cnorm, state)
+            label, computed = _pruned_block(x, xx, lo, hi, centers, m2c, cnorm, state)
             total = None
         if not update:
             return total, None, computed
@@ -154,7 +155,7 @@ def assign(source: RowSource, centers: torch.Tensor, block_rows: int, device: An
         state.inertia = float(inertia)
 
 
-def _pruned_block(x: torch.Tensor, xx: torch.Tensor, lo: int, hi: int, centers: torch.Tensor, m2ct: torch.Tensor,
+def _pruned_block(x: torch.Tensor, xx: torch.Tensor, lo: int, hi: int, centers: torch.Tensor, m2c: torch.Tensor,
                   cnorm: torch.Tensor, state: _State) -> tuple[torch.Tensor, int]:
     """Hamerly step on one block: refresh only rows whose bounds do not prove the label.
 
@@ -170,7 +171,7 @@ def _pruned_block(x: torch.Tensor, xx: torch.Tensor, lo: int, hi: int, centers: 
         upper[rows] = exact
         rows = rows[exact > bound[rows]]
     if len(rows):
-        new_label, best, other = _nearest(x[rows], xx[rows], m2ct, cnorm, True)
+        new_label, best, other = _nearest(x[rows], xx[rows], m2c, cnorm, True)
         label[rows] = new_label
         upper[rows] = best.sqrt()
         lower[rows] = other.sqrt()

@@ -1,0 +1,88 @@
+"""The distance product of k-means, ``x @ weight.T + bias``, on the fastest exact float32 GEMM at hand.
+
+On CPU, torch's ``mm`` calls its BLAS (MKL in the PyPI wheels). On the AVX-512 AMD EPYC of our benchmarks
+MKL's float32 GEMM runs at about half the speed of oneDNN's (100 vs 200-230 GFLOP/s per core on k-means
+shapes), which the same wheel ships and reaches through ``torch.ops.mkldnn._linear_pointwise`` (strided
+float32 tensors in and out, float32 arithmetic; ``benchmarks/bench_cluster.py`` shows both). That operator
+is internal to torch, so it is used only after a probe on first use shows it is present and agrees with
+float64 to float32 rounding (a build without oneDNN, or one told to compute float32 matmuls in bfloat16,
+fails the probe); otherwise, and on CUDA (cuBLAS), ``torch.addmm``. The choice is made once per process and
+logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+import torch
+
+log = logging.getLogger(__name__)
+
+CPU_GEMMS = ("onednn", "blas")
+_PROBE_TOLERANCE = 1e-5  # relative to the product of norms; bfloat16 arithmetic is off by ~1e-3
+_LOCK = threading.Lock()
+_chosen: str | None = None
+
+
+def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def _probe() -> tuple[str, str]:
+    """(gemm, reason): oneDNN when it runs here and agrees with ``torch.mm`` in float32."""
+    if not torch.backends.mkldnn.is_available():
+        return "blas", "torch was built without oneDNN"
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(67, 96, generator=generator)
+    weight = torch.randn(13, 96, generator=generator)
+    bias = torch.randn(13, generator=generator)
+    try:
+        got = _onednn(x, weight, bias)
+    except (RuntimeError, AttributeError) as exc:  # missing operator, unsupported CPU
+        return "blas", f"torch.ops.mkldnn._linear_pointwise failed ({type(exc).__name__}: {exc})"
+    want = x.double() @ weight.double().T + bias.double()
+    scale = float(x.norm(dim=1).max() * weight.norm(dim=1).max())
+    error = float((got.double() - want).abs().max()) / scale
+    if got.shape != want.shape or got.dtype != torch.float32 or not error <= _PROBE_TOLERANCE:
+        return "blas", f"oneDNN's product is off by {error:.2g} of the norms (not float32 arithmetic)"
+    return "onednn", "oneDNN float32 matmul agrees with float64 to float32 rounding"
+
+
+def cpu_gemm() -> str:
+    """The CPU GEMM this process uses, ``onednn`` or ``blas`` (probed once, the choice logged)."""
+    global _chosen
+    with _LOCK:
+        if _chosen is None:
+            _chosen, reason = _probe()
+            log.info("k-means CPU GEMM: %s (%s)", _chosen, reason)
+        return _chosen
+
+
+@contextlib.contextmanager
+def use_cpu_gemm(name: str) -> Iterator[None]:
+    """Force ``onednn`` or ``blas`` within the block (benchmarks compare both); process-wide, not per thread."""
+    global _chosen
+    if name not in CPU_GEMMS:
+        raise ValueError(f"cpu gemm must be one of {', '.join(CPU_GEMMS)}, got {name!r}")
+    before = cpu_gemm()
+    if name == "onednn":
+        usable, reason = _probe()
+        if usable != "onednn":
+            raise RuntimeError(f"oneDNN GEMM is unusable here: {reason}")
+    _chosen = name
+    try:
+        yield
+    finally:
+        _chosen = before
+
+
+def affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``x [m, d] @ weight [k, d].T + bias [k]`` as a new [m, k] tensor (float32 in, float32 out), on x's device."""
+    if x.device.type == "cpu" and x.dtype == torch.float32 and cpu_gemm() == "onednn":
+        return _onednn(x.contiguous(), weight.contiguous(), None if bias is None else bias.contiguous())
+    if bias is None:
+        return torch.mm(x, weight.T)
+    return torch.addmm(bias, x, weight.T)
