@@ -6,7 +6,7 @@ they follow the same Lloyd trajectory and s/iteration compares like with like at
 (``inertia_vs_sklearn`` shows it). Rounds are interleaved (sklearn, torch, ... then again) and the best
 round is kept, because this machine is shared and noisy. A last row per K times the whole ``fit()`` with its
 own seeded initialisation (torch k-means++ vs sklearn's), i.e. time to a solution. "torch, BLAS GEMM" is
-torch with its distance product on ``torch.mm`` (MKL) instead of oneDNN (:mod:`engine.cluster.gemm`).
+torch with its distance product on ``torch.mm`` (MKL) instead of oneDNN (:mod:`engine.gemm`).
 "zarr read once" is the default for a store selection under the memory budget; "zarr stream" forces the
 out-of-core path.
 
@@ -96,7 +96,7 @@ def streamed(run: Any) -> Any:
 
 def blas_gemm(run: Any) -> Any:
     """Run with the CPU distance product on torch's BLAS (``torch.mm``) instead of oneDNN."""
-    from engine.cluster.gemm import use_cpu_gemm
+    from engine.gemm import use_cpu_gemm
 
     with use_cpu_gemm("blas"):
         return run()

@@ -10,7 +10,7 @@ Backends (``backend=``):
 * ``faiss`` — optional extra.
 * ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py on 21k me5 rows: from the same start each Lloyd
   iteration takes 0.64-0.77x sklearn's time at equal inertia, its distance product running on oneDNN
-  (:mod:`engine.cluster.gemm`), and a whole ``fit()`` 2-2.5x less, its seeded k-means++ being faster; it
+  (:mod:`engine.gemm`), and a whole ``fit()`` 2-2.5x less, its seeded k-means++ being faster; it
   also streams and is reproducible across chunkings); CUDA: ``cuml`` for in-memory rows when it imports,
   else ``torch`` (not measured here: no GPU). The choice and any fallback are logged.
 

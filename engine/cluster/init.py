@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.cluster.gemm import affine
 from engine.cluster.parallel import map_blocks
 from engine.cluster.source import RowSource, block_rows_for
+from engine.gemm import affine
 
 log = logging.getLogger(__name__)
 

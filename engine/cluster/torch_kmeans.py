@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.cluster.gemm import affine
 from engine.cluster.init import kmeans_parallel, kmeans_plusplus
 from engine.cluster.parallel import map_blocks
 from engine.cluster.source import RowSource, block_rows_for
 from engine.faults import failpoint
+from engine.gemm import affine
 
 log = logging.getLogger(__name__)
 

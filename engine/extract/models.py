@@ -155,7 +155,10 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
 
     ``weights=False`` loads the tokenizer and config only (``model`` is None): enough to plan an extraction.
     """
+    import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    from engine.gemm import onednn_linears
 
     source = _resolve_source(spec)
     config = _load_pretrained(AutoConfig, source, spec)
@@ -173,6 +176,8 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
         with _quiet_transformers():  # the load report would flag the unused pooler weights
             model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
         model.eval().to(device)
+        if torch.device(device).type == "cpu":  # float32 CPU inference on oneDNN where it is usable
+            log.debug("%s: %d Linear layers on oneDNN", spec.name, onednn_linears(model))
     encdec = bool(getattr(config, "is_encoder_decoder", False))
     sides = ("encoder", "decoder") if encdec else ("encoder",)
     hidden = int(getattr(config, "hidden_size", None) or config.d_model)

@@ -1,4 +1,4 @@
-"""The k-means distance product: oneDNN and BLAS against float64, the probe's fallbacks, and k-means on each."""
+"""engine.gemm in k-means: oneDNN and BLAS products against float64, the probe's fallbacks, k-means on each."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.cluster import fit, gemm
+from engine import gemm
+from engine.cluster import fit
 from tests.cluster.helpers import seeded_centres
 
 ONEDNN_REASON = gemm._probe()[1]
@@ -60,7 +61,7 @@ def test_probe_falls_back_when_the_operator_fails(monkeypatch, caplog):
 
     monkeypatch.setattr(gemm, "_onednn", broken)
     monkeypatch.setattr(gemm, "_chosen", None)
-    with caplog.at_level(logging.INFO, logger="engine.cluster.gemm"):
+    with caplog.at_level(logging.INFO, logger="engine.gemm"):
         assert gemm.cpu_gemm() == "blas"
     assert "k-means CPU GEMM: blas (torch.ops.mkldnn._linear_pointwise failed (RuntimeError: no such operator))" \
         in caplog.text
@@ -75,7 +76,7 @@ def test_probe_refuses_reduced_precision(monkeypatch, caplog):
 
     monkeypatch.setattr(gemm, "_onednn", rounded)
     monkeypatch.setattr(gemm, "_chosen", None)
-    with caplog.at_level(logging.INFO, logger="engine.cluster.gemm"):
+    with caplog.at_level(logging.INFO, logger="engine.gemm"):
         assert gemm.cpu_gemm() == "blas"
     assert "of the norms (not float32 arithmetic)" in caplog.text
 

@@ -1,13 +1,17 @@
-"""The distance product of k-means, ``x @ weight.T + bias``, on the fastest exact float32 GEMM at hand.
+"""Float32 GEMMs on the fastest exact path at hand: k-means' distance product and a model's Linear layers.
 
 On CPU, torch's ``mm`` calls its BLAS (MKL in the PyPI wheels). On the AVX-512 AMD EPYC of our benchmarks
 MKL's float32 GEMM runs at about half the speed of oneDNN's (100 vs 200-230 GFLOP/s per core on k-means
-shapes), which the same wheel ships and reaches through ``torch.ops.mkldnn._linear_pointwise`` (strided
-float32 tensors in and out, float32 arithmetic; ``benchmarks/bench_cluster.py`` shows both). That operator
-is internal to torch, so it is used only after a probe on first use shows it is present and agrees with
-float64 to float32 rounding (a build without oneDNN, or one told to compute float32 matmuls in bfloat16,
-fails the probe); otherwise, and on CUDA (cuBLAS), ``torch.addmm``. The choice is made once per process and
-logged.
+shapes; a whole me5-small forward pass runs 1.7x faster on oneDNN), which the same wheel ships and reaches
+through ``torch.ops.mkldnn._linear_pointwise`` (strided float32 tensors in and out, float32 arithmetic;
+``benchmarks/bench_cluster.py`` and ``bench_extract.py`` show both). That operator is internal to torch, so
+it is used only after a probe on first use shows it is present and agrees with float64 to float32 rounding
+(a build without oneDNN, or one told to compute float32 matmuls in bfloat16, fails the probe); otherwise, and
+on CUDA (cuBLAS), ``torch.addmm`` / ``F.linear``. The choice is made once per process and logged.
+
+* :func:`affine` — ``x @ weight.T + bias`` for k-means (:mod:`engine.cluster`);
+* :func:`onednn_linears` — a loaded model's ``nn.Linear`` layers run through the same path on CPU in float32
+  (anything else — autocast, other dtypes, CUDA, gradients — goes to ``F.linear`` as before).
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ def _probe() -> tuple[str, str]:
 def cpu_gemm() -> str:
     """The CPU GEMM this process uses, ``onednn`` or ``blas`` (probed once, the choice logged)."""
     global _chosen
+    if _chosen is not None:
+        return _chosen
     with _LOCK:
         if _chosen is None:
             _chosen, reason = _probe()
@@ -86,3 +92,41 @@ def affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if bias is None:
         return torch.mm(x, weight.T)
     return torch.addmm(bias, x, weight.T)
+
+
+class OneDNNLinear(torch.nn.Module):
+    """An ``nn.Linear`` whose float32 CPU inference runs on oneDNN; the same parameters, the same state_dict."""
+
+    def __init__(self, linear: torch.nn.Linear):
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.weight = linear.weight
+        self.bias = linear.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [..., in_features] -> [..., out_features]."""
+        if (x.device.type != "cpu" or x.dtype != torch.float32 or self.weight.dtype != torch.float32
+                or torch.is_autocast_enabled("cpu") or (torch.is_grad_enabled() and self.weight.requires_grad)
+                or cpu_gemm() != "onednn"):
+            return torch.nn.functional.linear(x, self.weight, self.bias)
+        rows = x.reshape(-1, self.in_features).contiguous()
+        return _onednn(rows, self.weight, self.bias).reshape(*x.shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def onednn_linears(model: torch.nn.Module) -> int:
+    """Replace every plain ``nn.Linear`` of ``model`` (in place) by :class:`OneDNNLinear`; returns how many.
+
+    Only where the CPU GEMM is ``onednn``; subclasses of ``nn.Linear`` are left alone.
+    """
+    if cpu_gemm() != "onednn":
+        return 0
+    swapped = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is torch.nn.Linear:
+                setattr(parent, name, OneDNNLinear(child))
+                swapped += 1
+    return swapped
