@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.faults import failpoint
+from engine.store.core import WRITE_ALL_CHUNKS
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,9 @@ class ShardWriter:
     """
 
     def __init__(self, arrays: dict[int, Any], done: Any, shard_rows: int, n_rows: int, queue_size: int):
-        self.arrays = arrays
+        # every chunk of a computed shard holds vectors: skip zarr's all-fill-value scan of each chunk (slow on
+        # float16, it tripled the write time) and store them all, so that a missing chunk reads as damage
+        self.arrays = {layer: array.with_config(WRITE_ALL_CHUNKS) for layer, array in arrays.items()}
         self.layers = sorted(arrays)
         self.done = done
         self.shard_rows = shard_rows
@@ -36,6 +39,7 @@ class ShardWriter:
         self.hidden = next(iter(arrays.values())).shape[1]
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
+        self._aborted = False
         self._thread = threading.Thread(target=self._run, name="babelscope-writer", daemon=True)
         self._thread.start()
 
@@ -49,7 +53,7 @@ class ShardWriter:
         try:
             while True:
                 item = self._queue.get()
-                if item is _END:
+                if item is _END or self._aborted:
                     return
                 kind, index, *payload = item
                 if kind == "rows":
@@ -75,9 +79,12 @@ class ShardWriter:
                     shard = buffer = filled = None
         except BaseException as exc:  # handed to the model thread
             self._error = exc
-            while True:  # drain so the producer never blocks forever
-                if self._queue.get() is _END:
-                    return
+            while not self._aborted:  # drain so the producer never blocks forever
+                try:
+                    if self._queue.get(timeout=0.1) is _END:
+                        return
+                except queue.Empty:
+                    continue
 
     def _put(self, item: Any) -> None:
         while True:
@@ -107,9 +114,12 @@ class ShardWriter:
         self._check()
 
     def abort(self) -> None:
-        """Stop without waiting for pending shards (they stay marked not done)."""
+        """Stop without writing pending shards (they stay marked not done); returns once the writer is idle, so
+        that nothing is written after the caller has given up (a shard being written is finished first)."""
+        self._aborted = True
         self._error = self._error or RuntimeError("aborted")
         try:
             self._queue.put_nowait(_END)
         except queue.Full:
-            pass
+            pass  # the writer sees the flag before its next item
+        self._thread.join()
