@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[align]'
 	touch $@
 
+# The tests run the optional faiss backend too (faiss-cpu wheel).
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -q -e '.[dev,align]'
+	$(PIP) install -q -e '.[dev,align,faiss]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -36,7 +36,7 @@ def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
 
 
 def _probe() -> tuple[str, str]:
-    """(gemm, reason): oneDNN when it runs here and agrees with ``torch.mm`` in float32."""
+    """(gemm, reason): oneDNN when it runs here and agrees with float64 to float32 rounding."""
     if not torch.backends.mkldnn.is_available():
         return "blas", "torch was built without oneDNN"
     generator = torch.Generator().manual_seed(0)
@@ -63,7 +63,7 @@ def cpu_gemm() -> str:
     with _LOCK:
         if _chosen is None:
             _chosen, reason = _probe()
-            log.info("k-means CPU GEMM: %s (%s)", _chosen, reason)
+            log.info("CPU float32 GEMM: %s (%s)", _chosen, reason)
         return _chosen
 
 

@@ -63,7 +63,7 @@ def test_probe_falls_back_when_the_operator_fails(monkeypatch, caplog):
     monkeypatch.setattr(gemm, "_chosen", None)
     with caplog.at_level(logging.INFO, logger="engine.gemm"):
         assert gemm.cpu_gemm() == "blas"
-    assert "k-means CPU GEMM: blas (torch.ops.mkldnn._linear_pointwise failed (RuntimeError: no such operator))" \
+    assert "CPU float32 GEMM: blas (torch.ops.mkldnn._linear_pointwise failed (RuntimeError: no such operator))" \
         in caplog.text
     x, weight = torch.randn(5, 3), torch.randn(2, 3)
     torch.testing.assert_close(gemm.affine(x, weight), x @ weight.T)
