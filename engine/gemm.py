@@ -7,7 +7,9 @@ through ``torch.ops.mkldnn._linear_pointwise`` (strided float32 tensors in and o
 ``benchmarks/bench_cluster.py`` and ``bench_extract.py`` show both). That operator is internal to torch, so
 it is used only after a probe on first use shows it is present and agrees with float64 to float32 rounding
 (a build without oneDNN, or one told to compute float32 matmuls in bfloat16, fails the probe); otherwise, and
-on CUDA (cuBLAS), ``torch.addmm`` / ``F.linear``. The choice is made once per process and logged.
+on CUDA (cuBLAS), ``torch.addmm`` / ``F.linear``. The choice is made once per process and logged;
+``BABELSCOPE_CPU_GEMM=blas`` keeps stock torch (``onednn`` insists on oneDNN). Only an AMD CPU was measured;
+where ``bench_cluster.py``'s "torch, BLAS GEMM" row comes out ahead (Intel's MKL may), set ``blas``.
 
 * :func:`affine` — ``x @ weight.T + bias`` for k-means (:mod:`engine.cluster`);
 * :func:`onednn_linears` — a loaded model's ``nn.Linear`` layers run through the same path on CPU in float32
@@ -18,14 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator
 
 import torch
 
+from engine.errors import ConfigError, param_message
+
 log = logging.getLogger(__name__)
 
 CPU_GEMMS = ("onednn", "blas")
+ENV = "BABELSCOPE_CPU_GEMM"  # auto (default) | onednn | blas: force one (blas = stock torch numerics)
 _PROBE_TOLERANCE = 1e-5  # relative to the product of norms; bfloat16 arithmetic is off by ~1e-3
 _LOCK = threading.Lock()
 _chosen: str | None = None
@@ -55,14 +61,27 @@ def _probe() -> tuple[str, str]:
     return "onednn", "oneDNN float32 matmul agrees with float64 to float32 rounding"
 
 
+def _choose() -> tuple[str, str]:
+    """(gemm, reason): ``BABELSCOPE_CPU_GEMM`` (``auto`` | ``onednn`` | ``blas``) if set, else the probe."""
+    wanted = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    if wanted not in ("auto", *CPU_GEMMS):
+        raise ConfigError(param_message(ENV, "the environment", "one of auto, onednn, blas", wanted))
+    if wanted == "blas":
+        return "blas", f"{ENV}=blas"
+    chosen, reason = _probe()
+    if wanted == "onednn" and chosen != "onednn":
+        raise ConfigError(f"{ENV}=onednn, but oneDNN's GEMM is unusable here: {reason}")
+    return chosen, reason if wanted == "auto" else f"{ENV}=onednn; {reason}"
+
+
 def cpu_gemm() -> str:
-    """The CPU GEMM this process uses, ``onednn`` or ``blas`` (probed once, the choice logged)."""
+    """The CPU GEMM this process uses, ``onednn`` or ``blas`` (chosen once, the choice logged)."""
     global _chosen
     if _chosen is not None:
         return _chosen
     with _LOCK:
         if _chosen is None:
-            _chosen, reason = _probe()
+            _chosen, reason = _choose()
             log.info("CPU float32 GEMM: %s (%s)", _chosen, reason)
         return _chosen
 

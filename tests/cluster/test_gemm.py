@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from engine import gemm
 from engine.cluster import fit
+from engine.errors import ConfigError
 from tests.cluster.helpers import seeded_centres
 
 ONEDNN_REASON = gemm._probe()[1]
@@ -111,3 +112,32 @@ def test_both_gemms_agree_on_me5(me5_en):
     assert runs["onednn"].inertia == pytest.approx(runs["blas"].inertia, rel=1e-4)
     # products rounded in another order may flip near-ties; almost every row keeps its cluster
     assert float((runs["onednn"].labels == runs["blas"].labels).mean()) >= 0.99
+
+
+@pytest.mark.parametrize(("value", "chosen"), [("blas", "blas"), ("BLAS", "blas"), ("", gemm._probe()[0])])
+def test_environment_forces_a_gemm(monkeypatch, caplog, value, chosen):
+    monkeypatch.setenv("BABELSCOPE_CPU_GEMM", value)
+    monkeypatch.setattr(gemm, "_chosen", None)
+    with caplog.at_level(logging.INFO, logger="engine.gemm"):
+        assert gemm.cpu_gemm() == chosen
+    if value:
+        assert "CPU float32 GEMM: blas (BABELSCOPE_CPU_GEMM=blas)" in caplog.text
+
+
+def test_environment_value_is_checked(monkeypatch):
+    monkeypatch.setenv("BABELSCOPE_CPU_GEMM", "mkl")
+    monkeypatch.setattr(gemm, "_chosen", None)
+    with pytest.raises(ConfigError, match="BABELSCOPE_CPU_GEMM of the environment must be one of auto, onednn, "
+                                          "blas; got 'mkl'"):
+        gemm.cpu_gemm()
+
+
+def test_environment_insisting_on_onednn_where_it_is_unusable(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("no such operator")
+
+    monkeypatch.setenv("BABELSCOPE_CPU_GEMM", "onednn")
+    monkeypatch.setattr(gemm, "_onednn", broken)
+    monkeypatch.setattr(gemm, "_chosen", None)
+    with pytest.raises(ConfigError, match="BABELSCOPE_CPU_GEMM=onednn, but oneDNN's GEMM is unusable here"):
+        gemm.cpu_gemm()
