@@ -10,7 +10,7 @@ torch with its distance product on ``torch.mm`` (MKL) instead of oneDNN (:mod:`e
 "zarr read once" is the default for a store selection under the memory budget; "zarr stream" forces the
 out-of-core path.
 
-    python benchmarks/bench_cluster.py                  # 200 verses en+de (~10k rows), K = 100 and 500
+    python benchmarks/bench_cluster.py                  # 400 verses en+de (~21k rows), K = 100 and 400
     python benchmarks/bench_cluster.py --k 1000 --verses 400 --device cuda
     python benchmarks/bench_cluster.py --smoke          # tiny, only to keep the script working
 """
@@ -211,10 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to keep the script working")
     parser.add_argument("--out", type=Path, default=None, help="folder for cluster.json (default results/)")
-    parser.add_argument("--verses", type=int, default=200, help="Bible verses per language")
+    parser.add_argument("--verses", type=int, default=400, help="Bible verses per language")
     parser.add_argument("--languages", nargs="+", default=["en", "de"])
     parser.add_argument("--layer", type=int, default=6)
-    parser.add_argument("--k", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--k", type=int, nargs="+", default=[100, 400])
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument("--tol", type=float, default=1e-4)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the best is kept")

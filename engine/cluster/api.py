@@ -8,9 +8,9 @@ Backends (``backend=``):
   Zarr array, so the rows need not fit in memory.
 * ``cuml`` — RAPIDS cuML on one GPU; multi-GPU ``cuml.dask`` when a dask-cuda ``dask_client`` is passed.
 * ``faiss`` — optional extra.
-* ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py on 21k me5 rows: from the same start each Lloyd
-  iteration takes 0.64-0.77x sklearn's time at equal inertia, its distance product running on oneDNN
-  (:mod:`engine.gemm`), and a whole ``fit()`` 2-2.5x less, its seeded k-means++ being faster; it
+* ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py on 21k me5 rows: from the same start a Lloyd
+  iteration runs 1.2-1.6x faster than sklearn's at equal inertia, faiss's 0.86-0.9x, the distance product
+  running on oneDNN (:mod:`engine.gemm`); a whole ``fit()`` 1.8-2.5x faster, its seeded k-means++ too; it
   also streams and is reproducible across chunkings); CUDA: ``cuml`` for in-memory rows when it imports,
   else ``torch`` (not measured here: no GPU). The choice and any fallback are logged.
 
