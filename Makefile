@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 CONFIG ?= configs/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev browser bench bench-smoke gpu-check lint clean
+.PHONY: run test install install-dev browser freedict bench bench-smoke gpu-check lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,19 @@ run: install
 	$(VENV)/bin/babelscope material prepare
 	$(VENV)/bin/babelscope run $(CONFIG)
 
+# The installed-dictionary test reads Debian's FreeDict English-German; without apt or root it is skipped.
+freedict:
+	@test -f /usr/share/dictd/freedict-eng-deu.index || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dict-freedict-eng-deu >/dev/null) \
+	  || echo "dict-freedict-eng-deu unavailable: the installed-dictionary test will be skipped"; }
+
 # The report's browser test needs headless Chromium (Debian package); without apt or root it is skipped.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium unavailable: the report's browser test will be skipped"; }
 
-test: install-dev browser
+test: install-dev browser freedict
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev
