@@ -222,7 +222,7 @@ class RunSpec(_Section):
     dir: Path = Path("runs/default")  # results, report, cache and log
     n_workers: int | None = Field(None, ge=1)  # default: one per core (local) or per GPU (cuda)
     threads_per_task: int = Field(1, ge=1)  # torch/BLAS threads inside each task (same in every scheduler)
-    extract_shards_per_task: int = Field(4, ge=1)  # store shards one extraction task computes (sentence ranges)
+    extract_shards_per_task: int = Field(1, ge=1)  # store shards one extraction task computes (sentence ranges)
     report: bool = True
 
     @field_validator("scheduler")

@@ -71,6 +71,20 @@ def _resolve_source(spec: ModelSpec) -> str:
     return spec.name
 
 
+def source_signature(spec: ModelSpec) -> str:
+    """What identifies the files a model would load from: its resolved source, and for a local folder the
+    names, sizes and modification times of its files (so a model re-saved in place reads as another)."""
+    source = _resolve_source(spec)
+    folder = Path(source)
+    parts = [source, spec.revision or ""]
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                info = path.stat()
+                parts.append(f"{path.name}:{info.st_size}:{info.st_mtime_ns}")
+    return "|".join(parts)
+
+
 def _hub_unreachable(timeout: float = 3.0) -> str | None:
     """Why the Hugging Face endpoint cannot be reached (None when it can), found in at most ``timeout`` s."""
     import socket

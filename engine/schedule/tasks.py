@@ -7,7 +7,9 @@ artefact is still complete returns at once with ``computed: False``.
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import Config
+from engine.config import Config, ModelSpec
 from engine.schedule.cache import TaskCache
 from engine.store import layout
 
@@ -61,16 +63,47 @@ def _complete(root: Any, name: str) -> bool:
     return name in root and bool(root[name].attrs.get("complete"))
 
 
+# worker thread -> (identity, weights loaded, LoadedModel): the model of its last extraction task
+_KEPT_MODELS: dict[int, tuple[str, bool, Any]] = {}
+
+
+def _worker_model(spec: ModelSpec, device: Any, weights: bool) -> Any:
+    """``load_model``, kept by this worker thread between extraction tasks (loading me5-small alone takes
+    1-4 s, once per task otherwise). A kept model with weights also serves a tokenizer-only request. Kept
+    per thread, so tasks running side by side in one worker never share a model (extraction hooks into it).
+    """
+    from engine.extract.models import load_model, source_signature
+
+    identity = f"{spec.model_dump_json()}|{device}|{source_signature(spec)}"
+    thread = threading.get_ident()
+    kept = _KEPT_MODELS.get(thread)
+    if kept is not None and kept[0] == identity and (kept[1] or not weights):
+        return kept[2]
+    _KEPT_MODELS.pop(thread, None)  # let the previous model go before loading the next
+    loaded = load_model(spec, device, weights=weights)
+    _KEPT_MODELS[thread] = (identity, weights, loaded)
+    return loaded
+
+
+def release_worker_model() -> None:
+    """Drop this thread's kept model: the tasks after extraction want its (GPU) memory."""
+    if _KEPT_MODELS.pop(threading.get_ident(), None) is not None:
+        gc.collect()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
 def _extraction_inputs(config: Config, model_index: int, side: str, lang: str, weights: bool) -> tuple:
     from engine.device import resolve_compute_dtype, resolve_device
     from engine.extract import load_corpus
-    from engine.extract.models import load_model
     from engine.extract.stage import decoder_source
 
     corpus = load_corpus(config)
     device = resolve_device(config.extract.device)
     dtype = resolve_compute_dtype(config.extract.dtype, device)
-    loaded = load_model(config.models[model_index], device, weights=weights)
+    loaded = _worker_model(config.models[model_index], device, weights)
     sources = corpus.words(decoder_source(config, lang)) if side == "decoder" else None
     return corpus, device, dtype, loaded, corpus.words(lang), sources
 
@@ -129,6 +162,7 @@ def task_extract_done(config: Config, model_index: int, side: str, lang: str, ke
 
 def task_align(config: Config, src: str, tgt: str, key: str) -> dict[str, Any]:
     """Word links and dictionary of one language pair."""
+    release_worker_model()
     from engine.align.eflomal_backend import EflomalOptions
     from engine.align.stage import align_pair
 
@@ -150,6 +184,7 @@ def task_align(config: Config, src: str, tgt: str, key: str) -> dict[str, Any]:
 
 def task_select(config: Config, key: str, *inputs: Any) -> dict[str, Any]:
     """Every selection (COLAP and CALIGN sets) of the run; ``inputs`` are the upstream summaries."""
+    release_worker_model()
     from engine.select.stage import run_select
 
     root = _root(config)
@@ -171,6 +206,7 @@ def cluster_space_name(selection: str, langs: list[str]) -> str:
 def task_cluster(config: Config, model: str, side: str, layer: int, selection: str, langs: list[str], k: int,
                  key: str, *inputs: Any) -> dict[str, Any]:
     """k-means of one model × side × layer × space into the store."""
+    release_worker_model()
     from engine.cluster.api import fit
     from engine.cluster.store import space_parts, write_clustering
 
@@ -203,6 +239,7 @@ def _labels(root: Any, model: str, side: str, layer: int, space: str, k: int) ->
 def task_metrics(config: Config, model: str, side: str, layer: int, src: str, tgt: str, k: int, key: str,
                  *inputs: Any) -> dict[str, Any]:
     """CALIGN (both directions) and COLAP of one model × side × layer × pair × K, as table rows."""
+    release_worker_model()
     if (hit := _cached(config, "metrics", key)) is not None:
         return hit
     from engine.schedule.measure import measure_pair
