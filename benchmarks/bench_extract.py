@@ -66,7 +66,7 @@ def _bare_forward(loaded, config, sentences, dtype) -> float:
     from engine.extract.plan import make_batches, plan_sentences
 
     plans = plan_sentences(loaded.tokenizer, sentences, 0, loaded.max_tokens, "window")
-    batches = make_batches([s for p in plans for s in p.segments], config.extract.batch_tokens,
+    batches = make_batches([s for p in plans for s in p.segments], config.extract.batch_tokens_on("cpu"),
                            config.extract.max_batch_size)
     pad = loaded.tokenizer.pad_token_id
     start = time.perf_counter()

@@ -103,3 +103,12 @@ def test_shipped_configs_validate():
     assert {p.name for p in configs} >= {"default.yaml", "paper.yaml"}
     for path in configs:
         load_config(path)
+
+
+def test_batch_tokens_default_depends_on_the_device():
+    from engine.config import ExtractSpec
+
+    assert ExtractSpec().batch_tokens is None
+    assert ExtractSpec().batch_tokens_on("cpu") == 2048
+    assert ExtractSpec().batch_tokens_on("cuda") == 8192
+    assert ExtractSpec(batch_tokens=512).batch_tokens_on("cuda") == 512

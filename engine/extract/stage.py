@@ -304,7 +304,7 @@ def _run_shards(loaded: LoadedModel, side: str, n_layers: int, layers: list[int]
                                             None if sources is None else sources[first:last])
             segments = [seg for sp in sentence_plans for seg in sp.segments]
             kept = {first + i: sp.kept for i, sp in enumerate(sentence_plans)}
-            for batch in make_batches(segments, spec.batch_tokens, spec.max_batch_size):
+            for batch in make_batches(segments, spec.batch_tokens_on(device.type), spec.max_batch_size):
                 row_of, rows, n_slots_so_far = [], [], 0
                 for seg in batch:  # word position -> output slot; slot -> shard-local row
                     positions = kept[seg.sentence]
