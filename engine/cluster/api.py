@@ -9,8 +9,8 @@ Backends (``backend=``):
 * ``cuml`` — RAPIDS cuML on one GPU; multi-GPU ``cuml.dask`` when a dask-cuda ``dask_client`` is passed.
 * ``faiss`` — optional extra.
 * ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py on 21k me5 rows: from the same start a Lloyd
-  iteration runs 1.2-1.6x faster than sklearn's at equal inertia, faiss's 0.86-0.9x, the distance product
-  running on oneDNN (:mod:`engine.gemm`); a whole ``fit()`` 1.8-2.5x faster, its seeded k-means++ too; it
+  iteration ran 1.0-1.65x faster than sklearn's at equal inertia over four runs, faiss 0.8-1.1x, the
+  distance product running on oneDNN (:mod:`engine.gemm`); a whole ``fit()`` 1.2-2.5x faster; it
   also streams and is reproducible across chunkings); CUDA: ``cuml`` for in-memory rows when it imports,
   else ``torch`` (not measured here: no GPU). The choice and any fallback are logged.
 

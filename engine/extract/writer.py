@@ -20,6 +20,7 @@ from engine.store.core import WRITE_ALL_CHUNKS
 log = logging.getLogger(__name__)
 
 _END = object()
+_ABORT_WAIT_S = 120.0  # how long abort() waits for a shard being written
 
 
 class ShardWriter:
@@ -30,7 +31,7 @@ class ShardWriter:
 
     def __init__(self, arrays: dict[int, Any], done: Any, shard_rows: int, n_rows: int, queue_size: int):
         # every chunk of a computed shard holds vectors: skip zarr's all-fill-value scan of each chunk (slow on
-        # float16, it tripled the write time) and store them all, so that a missing chunk reads as damage
+        # float16) and store them all, so that a missing chunk reads as damage
         self.arrays = {layer: array.with_config(WRITE_ALL_CHUNKS) for layer, array in arrays.items()}
         self.layers = sorted(arrays)
         self.done = done
@@ -122,4 +123,7 @@ class ShardWriter:
             self._queue.put_nowait(_END)
         except queue.Full:
             pass  # the writer sees the flag before its next item
-        self._thread.join()
+        self._thread.join(timeout=_ABORT_WAIT_S)
+        if self._thread.is_alive():  # a stuck disk: do not hang the caller's error forever
+            log.warning("the store writer is still busy %.0f s after the extraction stopped; a shard it "
+                        "finishes is flagged done, one it does not stays to be recomputed", _ABORT_WAIT_S)
