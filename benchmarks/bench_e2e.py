@@ -111,7 +111,6 @@ def reference_clustering(store: str, ks: list[int]) -> tuple[float, dict[tuple, 
     from sklearn.cluster import KMeans
 
     from engine.cluster.store import read_clustering
-    from engine.schedule.tasks import cluster_space_name
     from engine.select.store import read_selection
     from engine.store import layout, open_store
 
@@ -126,9 +125,9 @@ def reference_clustering(store: str, ks: list[int]) -> tuple[float, dict[tuple, 
         seconds = time.perf_counter() - start
         total += seconds
         labels[(selection, tuple(langs), k)] = fitted.labels_
-        ours = read_clustering(root, model=MODEL, side=SIDE, layer=LAYER, space=cluster_space_name(selection, langs),
+        ours = read_clustering(root, model=MODEL, side=SIDE, layer=LAYER, space=layout.cluster_space(langs, selection),
                                k=k)
-        rows.append({"space": cluster_space_name(selection, langs), "k": k, "n": len(x), "sklearn_s": seconds,
+        rows.append({"space": layout.cluster_space(langs, selection), "k": k, "n": len(x), "sklearn_s": seconds,
                      "sklearn_iter": int(fitted.n_iter_), "inertia_ours_vs_sklearn": ours.attrs["inertia"] /
                      float(fitted.inertia_)})
     return total, labels, rows
@@ -167,13 +166,12 @@ def reference_metrics(store: str, labels: dict[tuple, np.ndarray], ks: list[int]
 
 def reference_extraction(verses: int, sample: int) -> dict[str, float]:
     """The reference extraction's words/s on ``sample`` verses of each language, scaled to ``verses``."""
-    import torch
 
-    from benchmarks.bench_extract import _config, _reference_way
+    from benchmarks.bench_extract import _reference_way
+    from benchmarks.common import load_me5
     from engine.corpus import load_bible
-    from engine.extract.models import load_model
 
-    loaded = load_model(_config(Path("unused"), 1).models[0], torch.device("cpu"))
+    loaded = load_me5()
     corpus = load_bible(["en", "de"], count=verses)
     job_words = sum(len(words) for lang in ("en", "de") for words in corpus.words(lang))
     sample_words, seconds, read_seconds = 0, 0.0, 0.0

@@ -13,7 +13,6 @@ Memory: peak RSS of the extraction stage in a child process at 1x and 4x the cor
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import subprocess
@@ -26,36 +25,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import best_of, markdown_table, write_result  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    best_of,
+    bible_sentences,
+    extract_fresh,
+    load_me5,
+    markdown_table,
+    me5_config,
+    parse_args,
+    write_result,
+)
 
 log = logging.getLogger("bench_extract")
-
-
-def _config(store: Path, verses: int, dtype: str = "float32", languages=("en",)):
-    from engine.config import validate_config
-
-    return validate_config({
-        "models": [{"name": "me5-small"}],
-        "corpus": {"source": "bible", "languages": list(languages), "count": verses},
-        "extract": {"dtype": dtype, "device": "cpu"},
-        "store": {"path": str(store)},
-    })
-
-
-def _babelscope(loaded, config, sentences, dtype, device: str = "cpu") -> float:
-    """Seconds for the extraction stage of one language into a fresh store."""
-    import torch
-
-    from engine.extract import load_corpus
-    from engine.extract.stage import extract_language
-    from engine.store import init_store
-
-    corpus = load_corpus(config)
-    root = init_store(config.store.path, corpus, overwrite=True)
-    start = time.perf_counter()
-    extract_language(root, loaded, "encoder", "en", config, sentences, None, corpus.content_hash(),
-                     dtype, torch.device(device), overwrite=True, progress=False)
-    return time.perf_counter() - start
 
 
 def _bare_forward(loaded, config, sentences, dtype) -> float:
@@ -108,45 +89,40 @@ def _child_peak_rss(verses: int) -> float:
         root, store = str(Path(__file__).resolve().parent.parent), str(Path(tmp) / "m.zarr")
         code = (
             f"import sys; sys.path.insert(0, {root!r})\n"
-            "from benchmarks.bench_extract import _config\n"
+            "from benchmarks.common import me5_config\n"
             "from engine.extract import run_extraction\n"
-            f"run_extraction(_config({store!r}, {verses}), progress=False)\n"
+            f"run_extraction(me5_config({store!r}, {verses}), progress=False)\n"
             "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to check the script runs")
+def _arguments(parser) -> None:
     parser.add_argument("--verses", type=int, default=400)
     parser.add_argument("--reference-verses", type=int, default=40)
     parser.add_argument("--bf16-verses", type=int, default=60, help="bfloat16 is slow on CPUs without bf16 units")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(__doc__, _arguments, argv)
     if args.smoke:
         args.verses, args.reference_verses, args.bf16_verses, args.repeats = 12, 3, 4, 1
 
     import torch
 
-    from engine.corpus import load_bible
-    from engine.extract.models import load_model
     from engine.gemm import use_cpu_gemm
-    from engine.material import prepare_material
 
-    prepare_material("me5-small")
-    loaded = load_model(_config(Path("unused"), 1).models[0], torch.device("cpu"))
-    sentences = load_bible(["en"], count=args.verses).words("en")
+    loaded = load_me5()
+    sentences = bible_sentences("en", args.verses)
     ref_sentences = sentences[: args.reference_verses]
     ref_words = sum(map(len, ref_sentences))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for dtype_name, dtype, verses in (("float32", torch.float32, args.verses),
                                           ("bfloat16", torch.bfloat16, min(args.bf16_verses, args.verses))):
-            config = _config(Path(tmp) / f"{dtype_name}.zarr", verses, dtype_name)
+            config = me5_config(Path(tmp) / f"{dtype_name}.zarr", verses, dtype_name)
             part = sentences[:verses]
             words = sum(map(len, part))
             t_bare = t_stock = t_ours = float("inf")
@@ -154,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
                 t_bare = min(t_bare, _bare_forward(loaded, config, part, dtype))
                 with use_cpu_gemm("blas"):
                     t_stock = min(t_stock, _bare_forward(loaded, config, part, dtype))
-                t_ours = min(t_ours, _babelscope(loaded, config, part, dtype))
+                t_ours = min(t_ours, extract_fresh(loaded, config))
             rows.append({"dtype": dtype_name, "words": words, "stock_forward_words_s": words / t_stock,
                          "bare_words_s": words / t_bare, "babelscope_words_s": words / t_ours,
                          "ratio_to_ceiling": t_bare / t_ours, "ratio_to_stock_forward": t_stock / t_ours})

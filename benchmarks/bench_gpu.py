@@ -13,7 +13,6 @@ its result with the reason and exits 0, so CPU machines keep the script working.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import markdown_table, write_result  # noqa: E402
+from benchmarks import common  # noqa: E402
 
 log = logging.getLogger("bench_gpu")
 LAYER = 6
@@ -48,21 +47,16 @@ def gemm_peak_tflops(torch, n: int, repeats: int) -> float:
 def extraction(verses: int, device: str, tmp: Path) -> dict[str, float]:
     import torch
 
-    from benchmarks.bench_extract import _babelscope, _config
-    from engine.corpus import load_bible
     from engine.device import resolve_compute_dtype
-    from engine.extract.models import load_model
-    from engine.store import layout, open_store
 
-    config = _config(tmp / f"{device}.zarr", verses, dtype="auto")
+    config = common.me5_config(tmp / f"{device}.zarr", verses, dtype="auto", device=device)
     dtype = resolve_compute_dtype("auto", torch.device(device))
-    loaded = load_model(config.models[0], torch.device(device))
-    sentences = load_bible(["en"], count=verses).words("en")
+    loaded = common.load_me5(device)
     runs = 1 if device == "cpu" else 2  # the first CUDA pass pays for kernel selection
-    seconds = min(_babelscope(loaded, config, sentences, dtype, device) for _ in range(runs))
-    group = open_store(config.store.path)[layout.activations_path("me5-small", "encoder", "en")]
-    stored = sum(int(np.prod(group[name].shape)) * 2 for name in group.array_keys() if name.startswith("layer_"))
-    words = sum(map(len, sentences))
+    seconds = min(common.extract_fresh(loaded, config) for _ in range(runs))
+    n_layers = loaded.n_layers["encoder"] + 1
+    stored = sum(int(np.prod(common.layer_rows(config.store.path, layer).shape)) * 2 for layer in range(n_layers))
+    words = sum(map(len, common.bible_sentences("en", verses)))
     return {"device": device, "dtype": str(dtype).removeprefix("torch."), "words": words, "seconds": seconds,
             "words_s": words / seconds, "store_gb_s": stored / seconds / 1e9, "stored_gb": stored / 1e9}
 
@@ -70,10 +64,8 @@ def extraction(verses: int, device: str, tmp: Path) -> dict[str, float]:
 def lloyd(store: str, k: int, iterations: int) -> dict[str, float]:
     from benchmarks.bench_cluster import shared_start
     from engine.cluster import fit
-    from engine.store import layout, open_store
 
-    array = open_store(store)[layout.activations_path("me5-small", "encoder", "en")][layout.layer_name(LAYER)]
-    x = np.asarray(array[:], dtype=np.float32)
+    x = np.asarray(common.layer_rows(store, LAYER)[:], dtype=np.float32)
     start = shared_start(x, k, 212)
     fit(x, k, backend="torch", device="cuda", init=start, max_iter=2, tol=0.0)  # warm-up
     began = time.perf_counter()
@@ -84,16 +76,15 @@ def lloyd(store: str, k: int, iterations: int) -> dict[str, float]:
             "lloyd_tflops": 2 * n * k * d / per_iteration / 1e12}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to check the script runs")
+def _arguments(parser) -> None:
     parser.add_argument("--verses", type=int, default=400)
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--gemm", type=int, default=8192)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = common.parse_args(__doc__, _arguments, argv)
     if args.smoke:
         args.verses, args.k, args.iterations, args.gemm = 8, 8, 3, 1024
 
@@ -101,14 +92,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     if not torch.cuda.is_available():
         reason = "no CUDA device (torch.cuda.is_available() is False)"
-        path = write_result("gpu", {"smoke": args.smoke, "skipped": reason}, args.out)
-        print(markdown_table([{"section": "gpu", "skipped": reason}], ["section", "skipped"]))
+        path = common.write_result("gpu", {"smoke": args.smoke, "skipped": reason}, args.out)
+        print(common.markdown_table([{"section": "gpu", "skipped": reason}], ["section", "skipped"]))
         print(f"results: {path}")
         return {"skipped": reason}
 
-    from engine.material import prepare_material
-
-    prepare_material("me5-small")
     peak = gemm_peak_tflops(torch, args.gemm, 5)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -118,10 +106,10 @@ def main(argv: list[str] | None = None) -> dict:
     clustering["share_of_gemm_peak"] = clustering["lloyd_tflops"] / peak
     payload = {"smoke": args.smoke, "card": torch.cuda.get_device_name(), "gemm_fp32_peak_tflops": peak,
                "extraction": rows, "lloyd": clustering}
-    path = write_result("gpu", payload, args.out)
+    path = common.write_result("gpu", payload, args.out)
     print(f"card: {payload['card']}, measured FP32 GEMM peak {peak:.1f} TFLOP/s")
-    print(markdown_table(rows, ["device", "dtype", "words", "words_s", "store_gb_s", "speedup_vs_cpu"]))
-    print(markdown_table([clustering], ["n", "d", "k", "s_per_iter", "lloyd_tflops", "share_of_gemm_peak"]))
+    print(common.markdown_table(rows, ["device", "dtype", "words", "words_s", "store_gb_s", "speedup_vs_cpu"]))
+    print(common.markdown_table([clustering], ["n", "d", "k", "s_per_iter", "lloyd_tflops", "share_of_gemm_peak"]))
     print(f"results: {path}")
     return payload
 

@@ -14,7 +14,6 @@ fixed costs that the larger sizes spread out); ``step_slope`` is the same over o
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import markdown_table, write_result  # noqa: E402
+from benchmarks import common  # noqa: E402
 
 log = logging.getLogger("bench_scaling")
 LAYER = 6
@@ -36,42 +35,30 @@ def slope(sizes: list[float], seconds: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to check the script runs")
+def _arguments(parser) -> None:
     parser.add_argument("--verses", type=int, default=250, help="the 1x corpus (verses)")
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = common.parse_args(__doc__, _arguments, argv)
     if args.smoke:
         args.verses, args.k, args.iterations, args.repeats = 6, 4, 3, 1
 
-    import torch
-
     from benchmarks.bench_cluster import shared_start
-    from benchmarks.bench_extract import _babelscope, _config
     from engine.cluster import fit
-    from engine.corpus import load_bible
-    from engine.extract.models import load_model
-    from engine.material import prepare_material
-    from engine.store import layout, open_store
 
-    prepare_material("me5-small")
-    loaded = load_model(_config(Path("unused"), 1).models[0], torch.device("cpu"))
+    loaded = common.load_me5()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for factor in (1, 2, 4):
             verses = factor * args.verses
-            config = _config(Path(tmp) / f"x{factor}.zarr", verses)
-            sentences = load_bible(["en"], count=verses).words("en")
-            words = sum(map(len, sentences))
-            extract_s = min(_babelscope(loaded, config, sentences, torch.float32) for _ in range(args.repeats))
-            array = open_store(config.store.path)[layout.activations_path("me5-small", "encoder", "en")][
-                layout.layer_name(LAYER)]
-            x = np.asarray(array[:], dtype=np.float32)
+            config = common.me5_config(Path(tmp) / f"x{factor}.zarr", verses)
+            words = sum(map(len, common.bible_sentences("en", verses)))
+            extract_s = min(common.extract_fresh(loaded, config) for _ in range(args.repeats))
+            x = np.asarray(common.layer_rows(config.store.path, LAYER)[:], dtype=np.float32)
             start = shared_start(x, args.k, 212)
             per_iteration = float("inf")
             for _ in range(args.repeats):
@@ -96,10 +83,10 @@ def main(argv: list[str] | None = None) -> dict:
               "cluster_slope": slope(sizes, [r["cluster_s_per_iter"] for r in rows])}
     payload = {"smoke": args.smoke, "k": args.k, "layer": LAYER, "rows": rows, **slopes,
                "goals": {"slope": "~1.0 (linear)"}}
-    path = write_result("scaling", payload, args.out)
-    print(markdown_table(rows, ["factor", "verses", "words", "extract_s", "words_s", "extract_vs_1x",
+    path = common.write_result("scaling", payload, args.out)
+    print(common.markdown_table(rows, ["factor", "verses", "words", "extract_s", "words_s", "extract_vs_1x",
                                 "extract_step_slope", "cluster_s_per_iter", "cluster_vs_1x", "cluster_step_slope"]))
-    print(markdown_table([slopes], list(slopes)))
+    print(common.markdown_table([slopes], list(slopes)))
     print(f"results: {path}")
     return payload
 

@@ -73,3 +73,79 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# --- set-up shared by the extraction, scaling and GPU benchmarks ---------------------------------------------
+MODEL, SIDE = "me5-small", "encoder"
+
+
+def parse_args(doc: str, add: Callable[[Any], None], argv: list[str] | None) -> Any:
+    """The benchmark's arguments (``add`` adds its own; every script has ``--smoke`` and ``--out``), with
+    logging set up."""
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to check the script runs")
+    add(parser)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return args
+
+
+def me5_config(store: Path, verses: int, dtype: str = "float32", languages=("en",), device: str = "cpu") -> Any:
+    """A config of me5-small (all layers) over the first ``verses`` Bible verses, into ``store``."""
+    from engine.config import validate_config
+
+    return validate_config({
+        "models": [{"name": MODEL}],
+        "corpus": {"source": "bible", "languages": list(languages), "count": verses},
+        "extract": {"dtype": dtype, "device": device},
+        "store": {"path": str(store)},
+    })
+
+
+def load_me5(device: str = "cpu") -> Any:
+    """me5-small (prepared from its package once) loaded as the extraction loads it."""
+    import torch
+
+    from engine.extract.models import load_model
+    from engine.material import prepare_material
+
+    prepare_material(MODEL)
+    return load_model(me5_config(Path("unused"), 1).models[0], torch.device(device))
+
+
+def bible_sentences(lang: str, verses: int) -> list[list[str]]:
+    """The word-tokenized first ``verses`` verses of ``lang``."""
+    from engine.corpus import load_bible
+
+    return load_bible([lang], count=verses).words(lang)
+
+
+def extract_fresh(loaded: Any, config: Any, lang: str = "en") -> float:
+    """Seconds for the extraction stage of ``lang`` (the model already loaded) into a fresh store: planning the
+    rows, every shard, and marking the group complete."""
+    from engine.corpus import load_corpus
+    from engine.extract import extract_range, finish_group, group_specs, plan_group
+    from engine.store import init_store
+
+    root = init_store(config.store.path, load_corpus(config.corpus), overwrite=True)
+    group = next(g for g in group_specs(config) if g.lang == lang)
+
+    def keep(*_: Any) -> Any:
+        return loaded
+
+    start = time.perf_counter()
+    plan = plan_group(root, group, keep, overwrite=True)
+    _, words = extract_range(root, group, 0, plan.n_shards, keep)
+    finish_group(root, group, words, time.perf_counter() - start)
+    return time.perf_counter() - start
+
+
+def layer_rows(store: str | Path, layer: int, lang: str = "en") -> Any:
+    """The stored float16 vectors [n, d] of one layer of an extraction made by :func:`extract_fresh`."""
+    from engine.store import layout, open_store
+
+    return open_store(store)[layout.activations_path(MODEL, SIDE, lang)][layout.layer_name(layer)]

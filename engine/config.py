@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.cluster.backends import BACKENDS
 from engine.errors import ConfigError, param_message
 
 Side = Literal["encoder", "decoder"]
@@ -63,7 +64,10 @@ class TextCorpusSpec(_Section):
         return list(self.files)
 
 
-CorpusSpec = Annotated[BibleCorpusSpec | TextCorpusSpec, Field(discriminator="source")]
+#: one spec class per corpus source registered in :data:`engine.corpus.load.SOURCES`
+CORPUS_SPECS: tuple[type[_Section], ...] = (BibleCorpusSpec, TextCorpusSpec)
+CORPUS_SOURCES: dict[str, type[_Section]] = {spec.model_fields["source"].default: spec for spec in CORPUS_SPECS}
+CorpusSpec = Annotated[Union[CORPUS_SPECS], Field(discriminator="source")]  # noqa: UP007 - built from a tuple
 
 
 class ExtractSpec(_Section):
@@ -186,7 +190,7 @@ class ClusterSpec(_Section):
     """Latent concepts: k-means per model × side × layer × space (a language, or the joint space of a pair)."""
 
     ks: list[Annotated[int, Field(ge=2)]] = Field(default_factory=lambda: [100], min_length=1)
-    backend: Literal["auto", "torch", "sklearn", "cuml", "faiss"] = "auto"
+    backend: Literal[BACKENDS] = "auto"  # auto or a registered backend (engine.cluster.backends.RUNNERS)
     device: str = "auto"
     seed: int = Field(212, ge=0)  # the released scripts' random_state
     n_init: int = Field(1, ge=1)
@@ -299,7 +303,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
-    loc = ".".join(str(p) for p in error["loc"] if not (isinstance(p, str) and p in ("bible", "text")))
+    loc = ".".join(str(p) for p in error["loc"] if not (isinstance(p, str) and p in CORPUS_SOURCES))
     if error["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, [p for p in error["loc"][:-1]])
         hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
@@ -310,11 +314,9 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
 def _allowed_keys(model: type[BaseModel], path: list[Any]) -> list[str]:
     current: Any = model
     for part in path:
-        if isinstance(part, int) or part in ("bible", "text"):
-            if part == "text":
-                current = TextCorpusSpec
-            elif part == "bible":
-                current = BibleCorpusSpec
+        if isinstance(part, int) or part in CORPUS_SOURCES:
+            if part in CORPUS_SOURCES:
+                current = CORPUS_SOURCES[part]
             continue
         field = current.model_fields.get(part) if isinstance(current, type) else None
         if field is None:

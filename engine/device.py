@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from types import ModuleType
 
-from engine.errors import ConfigError, param_message
+from engine.errors import BackendUnavailableError, ConfigError, param_message
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +48,33 @@ def resolve_compute_dtype(spec: str, device):
     if spec not in table:
         raise ConfigError(param_message("dtype", "extract", "one of auto, float32, bfloat16, float16", spec))
     return table[spec]
+
+
+def array_module(device: str, owner: str) -> ModuleType:
+    """The metric kernels' array module, chosen once per task: ``cpu`` -> NumPy, ``cuda[:i]`` -> CuPy (on GPU i),
+    ``auto`` -> CuPy when it imports and sees a GPU, else NumPy (logged)."""
+    import numpy as np
+
+    if not isinstance(device, str) or not _DEVICE.match(device):
+        raise ConfigError(param_message("device", owner, "one of auto, cpu, cuda, cuda:N", device))
+    if device == "cpu":
+        return np
+    if device == "auto":
+        try:
+            import cupy
+
+            if cupy.cuda.runtime.getDeviceCount() > 0:
+                return cupy
+            reason = "CuPy sees no GPU"
+        except Exception as exc:  # noqa: BLE001 - any failure means "no usable GPU"; the reason is logged
+            reason = f"CuPy unusable: {exc}"
+        log.info("device auto -> cpu for %s (%s)", owner, reason)
+        return np
+    from kernels._cupy import INSTALL_HINT
+    try:
+        import cupy
+    except ImportError as exc:
+        raise BackendUnavailableError(f"device={device!r} of {owner} needs CuPy, which is not importable ({exc}); "
+                                      f"{INSTALL_HINT}") from exc
+    cupy.cuda.Device(int(device.partition(":")[2] or 0)).use()
+    return cupy

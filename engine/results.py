@@ -1,7 +1,8 @@
 """The tidy tables a run writes into its run folder (schema shared by the scheduler and the report).
 
 ``results``  one row per model × side × layer × language pair × metric (× direction):
-    model, side, layer, pair ("en-de"), src, tgt, metric ("calign" | "calign_eligible" | "colap"),
+    model, side ("encoder", or "encoder-decoder" for a metric across two sides), layer, pair ("en-de"), src, tgt,
+    metric ("calign" | "calign_eligible" | "colap": the registered metrics' values),
     direction ("forward" | "backward" | "mean" | "joint"), value, baseline_mean, baseline_sd, p_value,
     baseline_kind ("shuffled-dictionary" floor | "permuted-languages" ceiling), k, theta, top_n, min_types,
     seed, n_points, n_clusters, n_degenerate (single-type clusters for CALIGN, single-language for COLAP)
@@ -20,6 +21,9 @@ Files in a run folder: results.parquet + results.csv, curves.parquet, concepts.p
 
 from __future__ import annotations
 
+from engine.metrics.registry import METRICS as _REGISTERED
+from engine.metrics.registry import table_metrics
+
 RESULT_COLUMNS = [
     "model", "side", "layer", "pair", "src", "tgt", "metric", "direction", "value", "baseline_mean",
     "baseline_sd", "p_value", "baseline_kind", "k", "theta", "top_n", "min_types", "seed", "n_points",
@@ -31,6 +35,8 @@ CONCEPT_COLUMNS = [
     "match_share", "aligned", "other",
     "examples",  # added by the report: example sentences of the concept browser (see the docstring)
 ]
-METRICS = ("calign", "calign_eligible", "colap")
-DIRECTIONS = ("forward", "backward", "mean", "joint")
-BASELINE_KINDS = ("shuffled-dictionary", "permuted-languages")  # a floor for CALIGN, a ceiling for COLAP
+# the values of the metric, direction and baseline_kind columns: those of the registered metrics
+METRICS = table_metrics()
+DIRECTIONS = tuple(dict.fromkeys(d for metric in _REGISTERED for d in metric.directions))
+BASELINE_KINDS = tuple(metric.baseline_kind for metric in _REGISTERED)  # a floor for CALIGN, a ceiling for COLAP
+

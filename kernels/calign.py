@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import BabelscopeError, param_message
 from kernels import get_array_module
 from kernels._cupy import sparse_module, to_device
+from kernels.errors import KernelError, param_message
 
 __all__ = [
     "membership",
@@ -31,10 +31,10 @@ _MAX_DENSE = 1 << 24  # cells of one dense block of match counts
 
 def _check_index(name: str, owner: str, values: Any, bound: int) -> None:
     if values.ndim != 1:
-        raise BabelscopeError(param_message(name, owner, "a 1-D integer array", f"shape {values.shape}"))
+        raise KernelError(param_message(name, owner, "a 1-D integer array", f"shape {values.shape}"))
     if values.size and (int(values.min()) < 0 or int(values.max()) >= bound):
         lo, hi = int(values.min()), int(values.max())
-        raise BabelscopeError(param_message(name, owner, f"in [0, {bound})", f"values in [{lo}, {hi}]"))
+        raise KernelError(param_message(name, owner, f"in [0, {bound})", f"values in [{lo}, {hi}]"))
 
 
 def membership(rows: Any, cols: Any, n_rows: int, n_cols: int) -> Any:
@@ -44,7 +44,7 @@ def membership(rows: Any, cols: Any, n_rows: int, n_cols: int) -> Any:
     """
     xp = get_array_module(rows, cols)
     if rows.shape != cols.shape:
-        raise BabelscopeError(param_message("cols", "membership", f"of shape {rows.shape} like rows",
+        raise KernelError(param_message("cols", "membership", f"of shape {rows.shape} like rows",
                                             f"shape {cols.shape}"))
     _check_index("rows", "membership", rows, n_rows)
     _check_index("cols", "membership", cols, n_cols)
@@ -98,7 +98,7 @@ def match_counts(a_src: Any, dictionary: Any, a_tgt: Any) -> Any:
     a_src: CSR [K, V_s]; dictionary: CSR [V_s, V_t]; a_tgt: CSR [K', V_t] (all binary).
     """
     if a_src.shape[1] != dictionary.shape[0] or dictionary.shape[1] != a_tgt.shape[1]:
-        raise BabelscopeError(param_message(
+        raise KernelError(param_message(
             "shapes", "match_counts", "A_s [K, V_s], D [V_s, V_t], A_t [K', V_t]",
             f"{a_src.shape}, {dictionary.shape}, {a_tgt.shape}"))
     return _match_counts(a_src, dictionary, a_tgt)
@@ -118,7 +118,7 @@ def best_matches(matches: Any, size_src: Any, size_tgt: Any, size_ratio: float |
     matches: CSR [K, K']; size_src: int64 [K]; size_tgt: int64 [K'].
     """
     if matches.shape != (size_src.shape[0], size_tgt.shape[0]):
-        raise BabelscopeError(param_message("matches", "best_matches", f"of shape ({size_src.shape[0]}, "
+        raise KernelError(param_message("matches", "best_matches", f"of shape ({size_src.shape[0]}, "
                                             f"{size_tgt.shape[0]}) from the sizes", matches.shape))
     xp = get_array_module(size_src, size_tgt)
     best_t, best_m = _best_in_groups(xp, matches, size_src, size_tgt, size_ratio, 1)
@@ -169,7 +169,7 @@ def shuffled_best_matches(a_src: Any, dictionary: Any, a_tgt: Any, perms: Any, s
     ``A_s · [D · [A_t π_1; …; A_t π_R]ᵀ > 0]``. perms: int [R, V_t] (host or device).
     """
     if perms.ndim != 2 or perms.shape[1] != a_tgt.shape[1]:
-        raise BabelscopeError(param_message("perms", "shuffled_best_matches",
+        raise KernelError(param_message("perms", "shuffled_best_matches",
                                             f"of shape (R, {a_tgt.shape[1]})", perms.shape))
     xp = get_array_module(size_src, size_tgt)
     return _shuffled_best_matches(xp, a_src, dictionary, a_tgt, to_device(xp, perms), size_src, size_tgt,

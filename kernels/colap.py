@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import BabelscopeError, param_message
 from kernels import get_array_module
 from kernels._cupy import to_device
+from kernels.errors import KernelError, param_message
 
 __all__ = ["label_language_counts", "permuted_label_language_counts"]
 
@@ -19,12 +19,12 @@ _MAX_BLOCK_ITEMS = 20_000_000  # tokens × repetitions per bincount
 
 def _check(labels: Any, langs: Any, n_clusters: int, n_langs: int, owner: str) -> None:
     if labels.ndim != 1 or labels.shape != langs.shape:
-        raise BabelscopeError(param_message("langs", owner, f"a 1-D array shaped like labels {labels.shape}",
+        raise KernelError(param_message("langs", owner, f"a 1-D array shaped like labels {labels.shape}",
                                             f"shape {langs.shape}"))
     for name, values, bound in (("labels", labels, n_clusters), ("langs", langs, n_langs)):
         if values.size and (int(values.min()) < 0 or int(values.max()) >= bound):
             lo, hi = int(values.min()), int(values.max())
-            raise BabelscopeError(param_message(name, owner, f"in [0, {bound})", f"values in [{lo}, {hi}]"))
+            raise KernelError(param_message(name, owner, f"in [0, {bound})", f"values in [{lo}, {hi}]"))
 
 
 def label_language_counts(labels: Any, langs: Any, n_clusters: int, n_langs: int) -> Any:
@@ -48,7 +48,7 @@ def permuted_label_language_counts(labels: Any, langs: Any, n_clusters: int, n_l
     """
     _check(labels, langs, n_clusters, n_langs, "permuted_label_language_counts")
     if perms.ndim != 2 or perms.shape[1] != labels.shape[0]:
-        raise BabelscopeError(param_message("perms", "permuted_label_language_counts",
+        raise KernelError(param_message("perms", "permuted_label_language_counts",
                                             f"of shape (R, {labels.shape[0]})", perms.shape))
     xp = get_array_module(labels, langs)
     return _permuted_counts(xp, labels, langs, n_clusters, n_langs, to_device(xp, perms))

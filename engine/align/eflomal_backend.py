@@ -38,6 +38,12 @@ class EflomalOptions:
     rel_iterations: float = 1.0
     n_iterations: tuple[int, int, int] | None = None  # (IBM1, HMM, fertility) iterations; None = automatic
 
+    @classmethod
+    def of(cls, spec: Any) -> EflomalOptions:
+        """The options of a config's ``align.eflomal`` section."""
+        return cls(model=spec.model, n_samplers=spec.n_samplers, null_prior=spec.null_prior,
+                   rel_iterations=spec.rel_iterations)
+
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model, "n_samplers": self.n_samplers, "null_prior": self.null_prior,
                 "rel_iterations": self.rel_iterations,

@@ -21,14 +21,14 @@ from engine.align.eflomal_backend import EflomalOptions, run_eflomal
 from engine.align.links import Links, read_pharaoh, write_pharaoh
 from engine.align.store import CorpusTokens, corpus_tokens, read_links, write_links
 from engine.align.symmetrize import SYMMETRIZATIONS, symmetrize
-from engine.config import Config, DictionarySpec, content_hash
+from engine.config import AlignSpec, Config, DictionarySpec, content_hash
 from engine.dictionary.build import dictionary_from_links
 from engine.dictionary.io import write_reference
 from engine.dictionary.store import write_store_dictionary
 from engine.errors import ConfigError, InputDataError, param_message
 from engine.store import layout
 
-__all__ = ["AlignSummary", "align_pair", "resolve_pairs", "run_align"]
+__all__ = ["AlignSummary", "align_configured", "align_pair", "resolve_pairs", "run_align"]
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +146,22 @@ def _compute_links(src_tokens: CorpusTokens, tgt_tokens: CorpusTokens, method: s
     return links, {"n_forward": len(forward), "n_reverse": len(reverse)}
 
 
+def align_configured(root: Any, spec: AlignSpec, src: str, tgt: str, *, overwrite: bool = False,
+                     export_dir: Path | None = None) -> AlignSummary:
+    """:func:`align_pair` with the settings of a config's ``align`` section (imported links of the pair, if any)."""
+    pair = layout.pair_name(src, tgt)
+    return align_pair(root, src, tgt, method=spec.symmetrization, options=EflomalOptions.of(spec.eflomal),
+                      links_file=spec.links.get(pair), reverse_file=spec.reverse_links.get(pair),
+                      dictionary=spec.dictionary, overwrite=overwrite, export_dir=export_dir)
+
+
 def run_align(config: Config, *, overwrite: bool = False, export_dir: Path | None = None) -> list[AlignSummary]:
     """Align every configured pair of ``config`` (creating the store's corpus section if needed).
 
     ``overwrite`` re-aligns pairs already stored and, like ``extract --overwrite``, replaces a store that holds
     another corpus.
     """
-    from engine.extract.run import load_corpus
+    from engine.corpus import load_corpus
     from engine.store import init_store
 
     spec = config.align
@@ -164,14 +173,5 @@ def run_align(config: Config, *, overwrite: bool = False, export_dir: Path | Non
             if pair_key not in names:
                 raise ConfigError(f"align.{field_name} has key {pair_key!r}; expected one of the aligned pairs "
                                   f"{sorted(names)} (written src-tgt)")
-    corpus = load_corpus(config)
-    root = init_store(config.store.path, corpus, overwrite=overwrite)
-    options = EflomalOptions(model=spec.eflomal.model, n_samplers=spec.eflomal.n_samplers,
-                             null_prior=spec.eflomal.null_prior, rel_iterations=spec.eflomal.rel_iterations)
-    summaries = []
-    for src, tgt in pairs:
-        pair_key = layout.pair_name(src, tgt)
-        summaries.append(align_pair(root, src, tgt, method=spec.symmetrization, options=options,
-                                    links_file=spec.links.get(pair_key), reverse_file=spec.reverse_links.get(pair_key),
-                                    dictionary=spec.dictionary, overwrite=overwrite, export_dir=export_dir))
-    return summaries
+    root = init_store(config.store.path, load_corpus(config.corpus), overwrite=overwrite)
+    return [align_configured(root, spec, src, tgt, overwrite=overwrite, export_dir=export_dir) for src, tgt in pairs]

@@ -15,9 +15,10 @@ import numpy as np
 from engine.align.links import Links
 from engine.errors import StoreError
 from engine.store import layout
-from engine.store.core import open_complete, read_strings, remove_group, write_array_1d
+from engine.store.artefacts import LINKS, read_artefact, write_artefact
+from engine.store.core import read_strings
 
-__all__ = ["CorpusTokens", "corpus_tokens", "read_links", "write_array_1d", "write_links", "open_complete"]
+__all__ = ["CorpusTokens", "corpus_tokens", "read_links", "write_links"]
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ def corpus_tokens(root: Any, lang: str) -> CorpusTokens:
         try:
             ids.extend(index[w] for w in words)
         except KeyError as exc:
-            raise StoreError(f"corpus/{lang} sentence {s} holds word {exc.args[0]!r}, missing from vocab/{lang}; "
-                             f"the store is damaged") from None
+            raise StoreError(f"{layout.corpus_path(lang)} sentence {s} holds word {exc.args[0]!r}, missing from "
+                             f"{layout.vocab_path(lang)}; the store is damaged") from None
         lengths[s + 1] = len(words)
     return CorpusTokens(lang, np.cumsum(lengths), np.asarray(ids, dtype=np.int32), vocab)
 
@@ -84,19 +85,14 @@ def corpus_tokens(root: Any, lang: str) -> CorpusTokens:
 def write_links(root: Any, src: str, tgt: str, links: Links, attrs: dict[str, Any]) -> None:
     """Store ``links`` under ``links/{src}-{tgt}`` (replacing what was there); ``complete`` is set last."""
     name = layout.links_path(src, tgt)
-    remove_group(root, name)
-    group = root.require_group(name)
-    group.attrs.update({**attrs, "src": src, "tgt": tgt, "n_links": len(links), "complete": False})
-    write_array_1d(group, "sentence", links.sentence, "int32")
-    write_array_1d(group, "src_pos", links.src, "int32")
-    write_array_1d(group, "tgt_pos", links.tgt, "int32")
-    group.attrs["complete"] = True
+    write_artefact(root, LINKS, name, {"sentence": links.sentence, "src_pos": links.src, "tgt_pos": links.tgt},
+                   {**attrs, "src": src, "tgt": tgt, "n_links": len(links)})
     log.info("stored %d links in %s", len(links), name)
 
 
 def read_links(root: Any, src: str, tgt: str) -> tuple[Links, dict[str, Any]]:
     """The complete links of a language pair and their attrs."""
-    group = open_complete(root, layout.links_path(src, tgt), f"links {src}-{tgt}", "run `babelscope align`")
-    links = Links(group["sentence"][:].astype(np.int32), group["src_pos"][:].astype(np.int32),
-                  group["tgt_pos"][:].astype(np.int32))
-    return links, dict(group.attrs)
+    stored = read_artefact(root, LINKS, layout.links_path(src, tgt), label=layout.pair_name(src, tgt))
+    links = Links(stored["sentence"].astype(np.int32), stored["src_pos"].astype(np.int32),
+                  stored["tgt_pos"].astype(np.int32))
+    return links, stored.attrs

@@ -7,7 +7,8 @@ raise :class:`engine.errors.BackendUnavailableError` (with the reason and what t
 from engine.cluster.agglomerative import ward, ward_memory_bytes
 from engine.cluster.api import BACKENDS, REFERENCE_SEED, Clustering, fit
 from engine.cluster.conceptx import ConceptXClusters, align_conceptx, export_conceptx, read_conceptx
-from engine.cluster.store import StoredClustering, cluster_space, read_clustering, write_clustering
+from engine.cluster.stage import cluster_space
+from engine.cluster.store import StoredClustering, read_clustering, write_clustering
 
 __all__ = [
     "BACKENDS",

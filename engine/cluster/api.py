@@ -40,7 +40,7 @@ from engine.errors import BackendUnavailableError, ConfigError, InputDataError, 
 log = logging.getLogger(__name__)
 
 REFERENCE_SEED = 212
-BACKENDS = ("auto", "torch", "sklearn", "cuml", "faiss")
+BACKENDS = backends.BACKENDS
 INITS = ("auto", "k-means++", "k-means||")
 PARALLEL_INIT_ROWS = 100_000  # init="auto": k-means|| above this many streamed rows, else k-means++
 
@@ -246,23 +246,8 @@ def _fit(src: RowSource, k: int, name: str, device: Any, init: Any, init_name: s
     if isinstance(init, np.ndarray) and n_init != 1:
         log.info("explicit initial centres: one run (n_init=%d ignored)", n_init)
         n_init = 1
-    if name == "torch":
-        from engine.cluster.torch_kmeans import torch_kmeans
-
-        with block_parallel(device):
-            res = torch_kmeans(src, k, seed=seed, init=start, n_init=n_init, max_iter=max_iter,
-                               tol=tol * variance, device=device, prune=prune)
-        info = {"init_seconds": round(res.init_seconds, 4), "iter_seconds": [round(t, 5) for t in res.iter_seconds],
-                "recomputed": [round(s, 4) for s in res.recomputed], "streamed": src.streamed, "prune": prune}
-        result = backends.BackendResult(res.labels, res.centroids, res.inertia, res.n_iter, res.converged, info)
-    elif name == "sklearn":
-        result = backends.run_sklearn(src, k, seed=seed, init=start, n_init=n_init, max_iter=max_iter, tol=tol)
-    elif name == "cuml":
-        result = backends.run_cuml(src, k, seed=seed, init=start, n_init=n_init, max_iter=max_iter, tol=tol,
-                                   dask_client=dask_client)
-    else:
-        result = backends.run_faiss(src, k, seed=seed, init=start, n_init=n_init, max_iter=max_iter,
-                                    use_gpu=device.type == "cuda")
+    result = backends.RUNNERS[name](src, k, seed=seed, init=start, n_init=n_init, max_iter=max_iter, tol=tol,
+                                    variance=variance, device=device, prune=prune, dask_client=dask_client)
     seconds = time.perf_counter() - started
     params = {"k": k, "seed": seed, "init": init_name, "n_init": n_init, "max_iter": max_iter, "tol": tol,
               "normalize": normalize, "whiten": whiten, "chunk_rows": chunk_rows, "n": src.n, "d": src.d}

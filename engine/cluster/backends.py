@@ -1,7 +1,10 @@
-"""Library k-means backends behind :func:`engine.cluster.fit`: scikit-learn (the reference), cuML and faiss.
+"""The k-means backends behind :func:`engine.cluster.fit`, registered in :data:`RUNNERS`: our torch Lloyd loop,
+scikit-learn (the reference), cuML and faiss. The config's allowed ``cluster.backend`` values and ``fit``'s
+dispatch read the registry, so a backend is its runner and one line there.
 
-Each runner takes a prepared :class:`RowSource` and returns a :class:`BackendResult`. These libraries cluster
-in memory, so the selected rows are materialised as float32 first (only the ``torch`` backend streams).
+Each runner takes a prepared :class:`RowSource` and the fit's settings and returns a :class:`BackendResult`.
+The libraries cluster in memory, so the selected rows are materialised as float32 first (only ``torch``
+streams).
 cuML and faiss are imported when used; when they cannot be used a :class:`BackendUnavailableError` says why
 and what to install.
 """
@@ -70,8 +73,23 @@ def faiss_gpu_count() -> int:
     return int(faiss.get_num_gpus()) if hasattr(faiss, "get_num_gpus") else 0
 
 
+def run_torch(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
+              tol: float, variance: float, device: Any, prune: bool, **_: Any) -> BackendResult:
+    """Our Lloyd loop (:mod:`engine.cluster.torch_kmeans`) on CPU or CUDA; streams rows that do not fit the
+    memory budget. ``tol`` is relative to the mean per-feature ``variance``, as sklearn takes it."""
+    from engine.cluster.parallel import block_parallel
+    from engine.cluster.torch_kmeans import torch_kmeans
+
+    with block_parallel(device):
+        res = torch_kmeans(source, k, seed=seed, init=init, n_init=n_init, max_iter=max_iter, tol=tol * variance,
+                           device=device, prune=prune)
+    info = {"init_seconds": round(res.init_seconds, 4), "iter_seconds": [round(t, 5) for t in res.iter_seconds],
+            "recomputed": [round(s, 4) for s in res.recomputed], "streamed": source.streamed, "prune": prune}
+    return BackendResult(res.labels, res.centroids, res.inertia, res.n_iter, res.converged, info)
+
+
 def run_sklearn(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
-                tol: float) -> BackendResult:
+                tol: float, **_: Any) -> BackendResult:
     """scikit-learn ``KMeans`` (Lloyd, ``random_state=seed``); ``tol`` relative, as sklearn takes it."""
     from sklearn.cluster import KMeans
 
@@ -87,7 +105,7 @@ def run_sklearn(source: RowSource, k: int, *, seed: int, init: str | np.ndarray,
 
 
 def run_cuml(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
-             tol: float, dask_client: Any = None) -> BackendResult:
+             tol: float, dask_client: Any = None, **_: Any) -> BackendResult:
     """cuML ``KMeans`` on one GPU, or ``cuml.dask`` over a dask-cuda cluster when ``dask_client`` is given."""
     cuml = import_cuml()
     start: Any = init if isinstance(init, np.ndarray) else ("k-means++" if init == "k-means++"
@@ -128,10 +146,12 @@ def _run_cuml_dask(source: RowSource, params: dict[str, Any], client: Any) -> Ba
 
 
 def run_faiss(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
-              use_gpu: bool) -> BackendResult:
+              device: Any, **_: Any) -> BackendResult:
     """faiss ``Kmeans`` on all rows (no subsampling), at most ``max_iter`` iterations (faiss has its own stop
-    rule and splits clusters to refill empty ones, so it need not follow sklearn's trajectory)."""
+    rule and splits clusters to refill empty ones, so it need not follow sklearn's trajectory); on the GPU when
+    ``device`` is CUDA."""
     faiss = import_faiss()
+    use_gpu = device.type == "cuda"
     if use_gpu and not faiss_gpu_count():
         raise BackendUnavailableError("backend 'faiss' of fit on CUDA needs a GPU build of faiss "
                                       f"(this faiss sees no GPU); {FAISS_INSTALL}")
@@ -148,3 +168,9 @@ def run_faiss(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n
     n_iter = len(getattr(model, "obj", ())) or max_iter  # recent faiss stops early (early_stop_threshold)
     return BackendResult(labels[:, 0].astype(np.int32), np.asarray(model.centroids, dtype=np.float32),
                          float(distances[:, 0].astype(np.float64).sum()), n_iter, n_iter < max_iter)
+
+
+#: backend name -> runner ``(source, k, *, seed, init, n_init, max_iter, tol, variance, device, prune,
+#: dask_client) -> BackendResult`` (a runner takes the keywords it needs)
+RUNNERS: dict[str, Any] = {"torch": run_torch, "sklearn": run_sklearn, "cuml": run_cuml, "faiss": run_faiss}
+BACKENDS = ("auto", *RUNNERS)  # the values of fit(backend=...) and of the config's cluster.backend

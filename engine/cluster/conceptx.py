@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.cluster.store import read_clustering, selection_rows
+from engine.cluster.store import read_clustering
 from engine.errors import InputDataError, StoreError
 from engine.store import layout
+from engine.store.artefacts import read_words, selected_rows
 from engine.store.core import read_strings
 
 log = logging.getLogger(__name__)
@@ -90,17 +91,16 @@ def write_conceptx(path: str | Path, words: list[str], sentence: np.ndarray, pos
 
 def _language_rows(root: Any, model: str, side: str, lang: str, selection: str | None) -> np.ndarray:
     if selection is not None:
-        return selection_rows(root, selection, model, side, lang)
-    return np.arange(root[layout.words_path(model, side, lang)]["type_id"].shape[0], dtype=np.int64)
+        return selected_rows(root, selection, model, side, lang)
+    return np.arange(read_words(root, model, side, lang, ["type_id"])["type_id"].shape[0], dtype=np.int64)
 
 
 def _tokens(root: Any, model: str, side: str, lang: str, rows: np.ndarray) -> tuple[list[str], np.ndarray,
                                                                                     np.ndarray]:
-    words = root[layout.words_path(model, side, lang)]
+    words = read_words(root, model, side, lang)
     vocab = read_strings(root, layout.vocab_path(lang))
-    type_id = np.asarray(words["type_id"][:])[rows]
-    return ([vocab[t] for t in type_id.tolist()], np.asarray(words["sentence"][:])[rows].astype(np.int64),
-            np.asarray(words["position"][:])[rows].astype(np.int64))
+    type_id = words["type_id"][rows]
+    return [vocab[t] for t in type_id.tolist()], words["sentence"][rows], words["position"][rows]
 
 
 def export_conceptx(root: Any, path: str | Path, *, model: str, side: str, layer: int, space: str,

@@ -13,7 +13,8 @@ import numpy as np
 from engine.dictionary.types import Dictionary
 from engine.errors import StoreError
 from engine.store import layout
-from engine.store.core import open_complete, read_strings, remove_group, write_array_1d
+from engine.store.artefacts import DICTIONARY, read_artefact, write_artefact
+from engine.store.core import read_strings
 
 __all__ = ["read_store_dictionary", "write_store_dictionary"]
 
@@ -36,26 +37,18 @@ def write_store_dictionary(root: Any, src: str, tgt: str, dictionary: Dictionary
     src_ids = _type_ids(dictionary.src, read_strings(root, layout.vocab_path(src)), src)
     tgt_ids = _type_ids(dictionary.tgt, read_strings(root, layout.vocab_path(tgt)), tgt)
     name = layout.dictionary_path(src, tgt)
-    remove_group(root, name)
-    group = root.require_group(name)
-    group.attrs.update({**(attrs or {}), "meta": dictionary.meta, "src": src, "tgt": tgt,
-                        "n_entries": len(dictionary), "complete": False})
-    write_array_1d(group, "src_type", src_ids, "int32")
-    write_array_1d(group, "tgt_type", tgt_ids, "int32")
-    write_array_1d(group, "count", dictionary.count, "int32")
-    write_array_1d(group, "prob", dictionary.prob, "float64")
-    write_array_1d(group, "rank", dictionary.rank, "int32")
-    group.attrs["complete"] = True
+    write_artefact(root, DICTIONARY, name, {"src_type": src_ids, "tgt_type": tgt_ids, "count": dictionary.count,
+                                            "prob": dictionary.prob, "rank": dictionary.rank},
+                   {**(attrs or {}), "meta": dictionary.meta, "src": src, "tgt": tgt, "n_entries": len(dictionary)})
     log.info("stored dictionary %s: %d entries", name, len(dictionary))
 
 
 def read_store_dictionary(root: Any, src: str, tgt: str) -> Dictionary:
     """The complete stored dictionary of a language pair, as a :class:`Dictionary` of words."""
-    group = open_complete(root, layout.dictionary_path(src, tgt), f"dictionary {src}-{tgt}",
-                          "run `babelscope align`")
+    stored = read_artefact(root, DICTIONARY, layout.dictionary_path(src, tgt), label=layout.pair_name(src, tgt))
     src_vocab = read_strings(root, layout.vocab_path(src))
     tgt_vocab = read_strings(root, layout.vocab_path(tgt))
-    src_ids, tgt_ids = group["src_type"][:], group["tgt_type"][:]
-    return Dictionary([src_vocab[i] for i in src_ids.tolist()], [tgt_vocab[i] for i in tgt_ids.tolist()],
-                      group["prob"][:].astype(np.float64), group["count"][:].astype(np.int64),
-                      group["rank"][:].astype(np.int32), dict(group.attrs.get("meta", {})))
+    return Dictionary([src_vocab[i] for i in stored["src_type"].tolist()],
+                      [tgt_vocab[i] for i in stored["tgt_type"].tolist()], stored["prob"].astype(np.float64),
+                      stored["count"].astype(np.int64), stored["rank"].astype(np.int32),
+                      dict(stored.attrs.get("meta", {})))

@@ -1,53 +1,130 @@
-"""``babelscope extract``: every model × side × language of a config into one store."""
+"""Extraction drivers over the stage functions of :mod:`engine.extract.stage`: the three steps of a run's tasks
+(plan on the client, shard ranges on workers, finish) and ``babelscope extract``'s whole extraction in one
+process. Both drive one model × side × language as a :class:`~engine.extract.stage.GroupSpec`.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from engine.config import BibleCorpusSpec, Config
+from engine.config import Config, ModelSpec
+from engine.corpus import load_corpus
 from engine.device import resolve_compute_dtype, resolve_device
 from engine.errors import ConfigError
-from engine.extract.stage import ExtractionSummary, decoder_source, extract_language
+from engine.extract.models import LoadedModel, load_model
+from engine.extract.stage import (
+    ExtractionSummary,
+    GroupSpec,
+    begin_extraction,
+    extract_shards,
+    finish_extraction,
+    group_specs,
+    open_extraction,
+    summary_of,
+)
+from engine.store import layout
+from engine.store.core import read_sentences
 
 log = logging.getLogger(__name__)
 
+__all__ = ["GroupPlan", "Loader", "extract_range", "finish_group", "plan_group", "run_extraction"]
 
-def load_corpus(config: Config) -> Any:
-    """The :class:`~engine.corpus.Corpus` a config names."""
-    from engine.corpus import load_bible, load_text_files
+#: ``(spec, device, weights) -> LoadedModel``: :func:`load_model`, or a worker's cache of it
+Loader = Callable[[ModelSpec, Any, bool], LoadedModel]
 
-    spec = config.corpus
-    if isinstance(spec, BibleCorpusSpec):
-        return load_bible(spec.languages, start=spec.start, count=spec.count, versions=spec.versions or None)
-    return load_text_files(spec.files, pretokenized=spec.pretokenized)
+
+def _load(spec: ModelSpec, device: Any, weights: bool) -> LoadedModel:
+    return load_model(spec, device, weights=weights)
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    """A planned extraction: its store shards and the layers it stores."""
+
+    n_shards: int
+    layers: list[int]
+
+
+def _devices(group: GroupSpec) -> tuple[Any, Any]:
+    device = resolve_device(group.extract.device)
+    return device, resolve_compute_dtype(group.extract.dtype, device)
+
+
+def _texts(root: Any, group: GroupSpec) -> tuple[list[list[str]], list[list[str]] | None]:
+    """The group's sentences (and a decoder's encoder sentences) from the store's corpus section."""
+    source = group.source_lang
+    return read_sentences(root, group.lang), None if source is None else read_sentences(root, source)
+
+
+def _check_side(loaded: LoadedModel, group: GroupSpec) -> None:
+    if group.side not in loaded.sides:
+        raise ConfigError(f"sides of extract lists {group.side!r}, but model {group.model.name!r} has only "
+                          f"{list(loaded.sides)}")
+
+
+def plan_group(root: Any, group: GroupSpec, load: Loader = _load, *, overwrite: bool = False) -> GroupPlan:
+    """Plan the rows and create the arrays of ``group`` (the tokenizer and model config only, no weights)."""
+    device, dtype = _devices(group)
+    loaded = load(group.model, device, False)
+    _check_side(loaded, group)
+    sentences, sources = _texts(root, group)
+    job = begin_extraction(root, loaded, group, sentences, sources, root.attrs["corpus_hash"], dtype,
+                           overwrite=overwrite)
+    if job is None:
+        stored = root[group.names[0]]
+        return GroupPlan(int(stored[layout.SHARD_DONE].shape[0]), [int(layer) for layer in stored.attrs["layers"]])
+    return GroupPlan(job.n_shards, job.layers)
+
+
+def extract_range(root: Any, group: GroupSpec, first: int, stop: int, load: Loader = _load, *,
+                  progress: bool = False) -> tuple[int, int]:
+    """Compute and write the unwritten shards ``first:stop`` of a planned group; returns (shards, words)."""
+    job = open_extraction(root, group, int(root.attrs["n_sentences"]))
+    if job is None:
+        return 0, 0
+    device, dtype = _devices(group)
+    loaded = load(group.model, device, True)
+    sentences, sources = _texts(root, group)
+    return extract_shards(job, loaded, group, sentences, sources, dtype, device, range(first, stop),
+                          progress=progress)
+
+
+def finish_group(root: Any, group: GroupSpec, computed_words: int, seconds: float,
+                 computed_shards: int = 0) -> ExtractionSummary:
+    """Mark a group complete once every shard is written (refuses otherwise); what its extraction did."""
+    job = open_extraction(root, group, int(root.attrs["n_sentences"]))
+    stats = None if job is None else finish_extraction(root, job, computed_words, seconds)
+    return summary_of(root, group, job, computed_shards, seconds, stats)
 
 
 def run_extraction(config: Config, *, overwrite: bool = False, progress: bool = True) -> list[ExtractionSummary]:
-    """Extract all configured models, sides and languages; returns one summary per group."""
+    """``babelscope extract``: every configured model, side and language in this process, one model at a time
+    (resuming what an earlier run left); returns one summary per group."""
     import torch
 
-    from engine.extract.models import load_model
     from engine.store import init_store
 
-    corpus = load_corpus(config)
-    root = init_store(config.store.path, corpus, overwrite=overwrite)
-    corpus_hash = corpus.content_hash()
-    device = resolve_device(config.extract.device)
-    compute_dtype = resolve_compute_dtype(config.extract.dtype, device)
-    log.info("extracting on %s, compute dtype %s", device, compute_dtype)
+    root = init_store(config.store.path, load_corpus(config.corpus), overwrite=overwrite)
+    groups = group_specs(config)
     summaries = []
     for spec in config.models:
+        device = resolve_device(config.extract.device)
+        log.info("extracting %s on %s, compute dtype %s", spec.name, device,
+                 resolve_compute_dtype(config.extract.dtype, device))
         loaded = load_model(spec, device)
-        for side in config.extract.sides:
-            if side not in loaded.sides:
-                raise ConfigError(f"sides of extract lists {side!r}, but model {spec.name!r} has only "
-                                  f"{list(loaded.sides)}")
-            for lang in corpus.languages:
-                sources = corpus.words(decoder_source(config, lang)) if side == "decoder" else None
-                summaries.append(extract_language(root, loaded, side, lang, config, corpus.words(lang), sources,
-                                                  corpus_hash, compute_dtype, device, overwrite=overwrite,
-                                                  progress=progress))
+
+        def kept(_spec: ModelSpec, _device: Any, _weights: bool, loaded: LoadedModel = loaded) -> LoadedModel:
+            return loaded
+
+        for group in (g for g in groups if g.model == spec):
+            started = time.perf_counter()
+            plan = plan_group(root, group, kept, overwrite=overwrite)
+            n_shards, words = extract_range(root, group, 0, plan.n_shards, kept, progress=progress)
+            summaries.append(finish_group(root, group, words, time.perf_counter() - started, n_shards))
         del loaded
         if device.type == "cuda":
             torch.cuda.empty_cache()

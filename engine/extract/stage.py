@@ -9,7 +9,6 @@ same arrays. The group's ``complete`` attr is set last.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +17,14 @@ import torch
 from tqdm.auto import tqdm
 
 from engine import __version__
-from engine.config import Config, ExtractSpec, StoreSpec, content_hash
+from engine.config import Config, ExtractSpec, ModelSpec, StoreSpec, content_hash
 from engine.errors import ConfigError, StoreError
 from engine.extract.forward import aggregate, gather_indices, hidden_states
 from engine.extract.models import LoadedModel
 from engine.extract.plan import LanguagePlan, make_batches, plan_language, plan_sentences
 from engine.extract.writer import ShardWriter
 from engine.store import layout
+from engine.store.artefacts import MISSING, WORDS, is_complete, read_words
 from engine.store.core import build_vocab, checked, write_array_1d
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,35 @@ class ExtractionSummary:
         return self.stats.get("computed_words", 0) / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class GroupSpec:
+    """One model × side × language to extract, with the config sections its vectors depend on."""
+
+    model: ModelSpec
+    side: str
+    lang: str
+    extract: ExtractSpec
+    store: StoreSpec
+    languages: tuple[str, ...]  # the corpus languages (a decoder's source language is one of them)
+
+    @property
+    def names(self) -> tuple[str, str, str]:
+        """Its (activations, words, missing) groups in the store."""
+        return layout.extraction_paths(self.model.key, self.side, self.lang)
+
+    @property
+    def source_lang(self) -> str | None:
+        """The language fed to the encoder when this is a decoder side (None for an encoder)."""
+        return decoder_source(self.extract, self.languages, self.lang) if self.side == "decoder" else None
+
+
+def group_specs(config: Config) -> list[GroupSpec]:
+    """Every model × side × language a config extracts, in the order a run plans them."""
+    languages = tuple(config.corpus.languages)
+    return [GroupSpec(model, side, lang, config.extract, config.store, languages)
+            for model in config.models for side in config.extract.sides for lang in languages]
+
+
 def requested_layers(spec: ExtractSpec, n_layers: int, owner: str) -> list[int]:
     """The layer list of ``spec`` checked against a model with ``n_layers`` transformer layers."""
     if spec.layers == "all":
@@ -59,12 +88,12 @@ def requested_layers(spec: ExtractSpec, n_layers: int, owner: str) -> list[int]:
     return list(spec.layers)
 
 
-def decoder_source(config: Config, lang: str) -> str:
-    """The language fed to the encoder when extracting decoder states of ``lang``."""
-    mapping = config.extract.decoder_sources
+def decoder_source(spec: ExtractSpec, languages: tuple[str, ...] | list[str], lang: str) -> str:
+    """The language fed to the encoder when extracting decoder states of ``lang`` (of corpus ``languages``)."""
+    mapping = spec.decoder_sources
     if lang in mapping:
         return mapping[lang]
-    others = [other for other in config.corpus.languages if other != lang]
+    others = [other for other in languages if other != lang]
     if len(others) == 1:
         return others[0]
     raise ConfigError(
@@ -81,8 +110,9 @@ def _compressors(store: StoreSpec) -> Any:
     return ZstdCodec(level=1) if store.compressor == "zstd" else BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")
 
 
-def _group_attrs(loaded: LoadedModel, side: str, lang: str, layers: list[int], config: Config,
-                 compute_dtype: torch.dtype, corpus_hash: str, source_lang: str | None) -> dict[str, Any]:
+def _group_attrs(loaded: LoadedModel, group: GroupSpec, layers: list[int], compute_dtype: torch.dtype,
+                 corpus_hash: str) -> dict[str, Any]:
+    side, lang, source_lang, store = group.side, group.lang, group.source_lang, group.store
     semantic = {
         "model": loaded.spec.model_dump(mode="json"),
         "model_source": loaded.attrs.get("model_source"),
@@ -91,11 +121,10 @@ def _group_attrs(loaded: LoadedModel, side: str, lang: str, layers: list[int], c
         "lang": lang,
         "source_lang": source_lang,
         "layers": layers,
-        "extract": config.extract.semantic(),
+        "extract": group.extract.semantic(),
         "compute_dtype": str(compute_dtype).removeprefix("torch."),
         "corpus_hash": corpus_hash,
-        "store": {"chunk_rows": config.store.chunk_rows, "shard_rows": config.store.shard_rows,
-                  "compressor": config.store.compressor},
+        "store": {"chunk_rows": store.chunk_rows, "shard_rows": store.shard_rows, "compressor": store.compressor},
     }
     return {
         **loaded.attrs,
@@ -104,8 +133,8 @@ def _group_attrs(loaded: LoadedModel, side: str, lang: str, layers: list[int], c
         "source_lang": source_lang,
         "layers": layers,
         "hidden_size": loaded.hidden_size,
-        "aggregation": config.extract.aggregation,
-        "long_sentences": config.extract.long_sentences,
+        "aggregation": group.extract.aggregation,
+        "long_sentences": group.extract.long_sentences,
         "compute_dtype": semantic["compute_dtype"],
         "storage_dtype": "float16",
         "corpus_hash": corpus_hash,
@@ -121,8 +150,8 @@ def _prepare_group(root: Any, name: str, attrs: dict[str, Any], overwrite: bool)
     if name in root:
         held = root[name].attrs.get("extract_hash")
         if overwrite:
-            for prefix in ("activations", "words", "missing"):
-                path = prefix + name.removeprefix("activations")
+            for prefix in layout.EXTRACTION_SECTIONS:
+                path = layout.extraction_group(prefix, layout.extraction_of(name))
                 if path in root:
                     del root[path]
         elif held != attrs["extract_hash"]:
@@ -142,14 +171,13 @@ def _create_arrays(root: Any, names: tuple[str, str, str], plan: LanguagePlan, l
     n_rows = plan.n_rows
     n_shards = max(1, -(-n_rows // store.shard_rows))
     group = root.require_group(act_name)
-    if "shard_done" not in group:
+    if layout.SHARD_DONE not in group:
         group.attrs.update({**attrs, "plan_stats": plan.stats})
-        meta = root.require_group(words_name)
-        for key, values in (("type_id", plan.type_id), ("sentence", plan.sentence), ("position", plan.position)):
-            write_array_1d(meta, key, values, "int32")
-        miss = root.require_group(missing_name)
-        for key, values in (("sentence", plan.missing_sentence), ("position", plan.missing_position)):
-            write_array_1d(miss, key, values, "int32")
+        for table, name, values in ((WORDS, words_name, (plan.type_id, plan.sentence, plan.position)),
+                                    (MISSING, missing_name, (plan.missing_sentence, plan.missing_position))):
+            meta = root.require_group(name)
+            for (key, dtype), column in zip(table.arrays.items(), values, strict=True):
+                write_array_1d(meta, key, column, dtype)
         chunk_rows = min(store.chunk_rows, max(1, n_rows))
         shard_rows = -(-min(store.shard_rows, max(1, n_rows)) // chunk_rows) * chunk_rows
         for layer in layers:
@@ -157,14 +185,13 @@ def _create_arrays(root: Any, names: tuple[str, str, str], plan: LanguagePlan, l
                                chunks=(chunk_rows, hidden), shards=(shard_rows, hidden),
                                compressors=checked(_compressors(store)), fill_value=np.float16("nan"),
                                overwrite=True)
-        done = group.create_array("shard_done", shape=(n_shards,), dtype="uint8", chunks=(1,), fill_value=0,
+        done = group.create_array(layout.SHARD_DONE, shape=(n_shards,), dtype="uint8", chunks=(1,), fill_value=0,
                                   overwrite=True)
         done.attrs["shard_rows"] = store.shard_rows
-    elif int(root[words_name]["type_id"].shape[0]) != n_rows:
-        raise StoreError(f"{act_name!r} holds {root[words_name]['type_id'].shape[0]} rows but this corpus plans "
-                         f"{n_rows}; use --overwrite")
+    elif (held := int(root[words_name]["type_id"].shape[0])) != n_rows:
+        raise StoreError(f"{act_name!r} holds {held} rows but this corpus plans {n_rows}; use --overwrite")
     arrays = {layer: group[layout.layer_name(layer)] for layer in layers}
-    return arrays, group["shard_done"]
+    return arrays, group[layout.SHARD_DONE]
 
 
 @dataclass
@@ -175,7 +202,6 @@ class ExtractionJob:
     side: str
     lang: str
     layers: list[int]
-    n_layers: int
     plan: LanguagePlan
     arrays: dict[int, Any]
     done: Any  # zarr uint8 [n_shards]
@@ -185,65 +211,81 @@ class ExtractionJob:
         return int(self.done.shape[0])
 
 
-def _stored_plan(root: Any, names: tuple[str, str, str], n_sentences: int) -> LanguagePlan | None:
+def _stored_plan(root: Any, group: GroupSpec, n_sentences: int) -> LanguagePlan | None:
     """The row plan of a group whose arrays already exist, read back from its word arrays (no re-tokenising)."""
-    act_name, words_name, missing_name = names
-    if act_name not in root or "shard_done" not in root[act_name] or words_name not in root:
+    act_name, words_name, missing_name = group.names
+    if act_name not in root or layout.SHARD_DONE not in root[act_name] or words_name not in root:
         return None
     stats = root[act_name].attrs.get("plan_stats")
     if stats is None or missing_name not in root:
         return None
-    words, missing = root[words_name], root[missing_name]
-    sentence = words["sentence"][:].astype(np.int32)
+    key, side, lang = group.model.key, group.side, group.lang
+    words = read_words(root, key, side, lang, resuming=True)
+    missing = read_words(root, key, side, lang, table=MISSING, resuming=True)
+    sentence = words["sentence"].astype(np.int32)
     row_start = np.searchsorted(sentence, np.arange(n_sentences + 1), side="left").astype(np.int64)
-    return LanguagePlan(row_start, words["type_id"][:].astype(np.int32), sentence,
-                        words["position"][:].astype(np.int32), missing["sentence"][:].astype(np.int32),
-                        missing["position"][:].astype(np.int32), dict(stats))
+    return LanguagePlan(row_start, words["type_id"].astype(np.int32), sentence, words["position"].astype(np.int32),
+                        missing["sentence"].astype(np.int32), missing["position"].astype(np.int32), dict(stats))
 
 
-def begin_extraction(root: Any, loaded: LoadedModel, side: str, lang: str, config: Config,
-                     sentences: list[list[str]], sources: list[list[str]] | None, corpus_hash: str,
-                     compute_dtype: torch.dtype, *, overwrite: bool = False) -> ExtractionJob | None:
+def begin_extraction(root: Any, loaded: LoadedModel, group: GroupSpec, sentences: list[list[str]],
+                     sources: list[list[str]] | None, corpus_hash: str, compute_dtype: torch.dtype, *,
+                     overwrite: bool = False) -> ExtractionJob | None:
     """Plan the rows and create the arrays of one model × side × language (None when already complete).
 
-    Needs the tokenizer and model config only (``loaded.model`` may be None): it can run on a client before
-    shard tasks that each load the weights.
+    The one place the layer list is derived (from the model's own layer count). Needs the tokenizer and model
+    config only (``loaded.model`` may be None): it runs on a client before shard tasks that load the weights.
     """
-    spec = config.extract
-    n_layers = loaded.n_layers[side]
-    layers = requested_layers(spec, n_layers, loaded.spec.name)
-    source_lang = decoder_source(config, lang) if side == "decoder" else None
-    attrs = _group_attrs(loaded, side, lang, layers, config, compute_dtype, corpus_hash, source_lang)
-    key = loaded.spec.key
-    names = (layout.activations_path(key, side, lang), layout.words_path(key, side, lang),
-             layout.missing_path(key, side, lang))
+    layers = requested_layers(group.extract, loaded.n_layers[group.side], loaded.spec.name)
+    attrs = _group_attrs(loaded, group, layers, compute_dtype, corpus_hash)
+    names = group.names
     if _prepare_group(root, names[0], attrs, overwrite):
         log.info("%s complete in the store, skipping", names[0])
         return None
-    plan = _stored_plan(root, names, len(sentences))
+    plan = _stored_plan(root, group, len(sentences))
     if plan is None:
         _, word_index = build_vocab(sentences)
-        plan = plan_language(loaded.tokenizer, sentences, word_index, loaded.max_tokens, spec.long_sentences,
+        plan = plan_language(loaded.tokenizer, sentences, word_index, loaded.max_tokens, group.extract.long_sentences,
                              sources)
-    arrays, done = _create_arrays(root, names, plan, layers, loaded.hidden_size, config.store, attrs)
+    arrays, done = _create_arrays(root, names, plan, layers, loaded.hidden_size, group.store, attrs)
     if plan.stats["missing_words"]:
         log.warning("%s: %d words yield no subword or exceed the model length; they get no vector (listed in %s)",
                     names[0], plan.stats["missing_words"], names[2])
     if plan.stats["windowed_sentences"] or plan.stats["skipped_sentences"]:
         log.warning("%s: %d sentences over %d tokens split into windows, %d skipped", names[0],
                     plan.stats["windowed_sentences"], loaded.max_tokens, plan.stats["skipped_sentences"])
-    return ExtractionJob(names, side, lang, layers, n_layers, plan, arrays, done)
+    return ExtractionJob(names, group.side, group.lang, layers, plan, arrays, done)
 
 
-def extract_shards(job: ExtractionJob, loaded: LoadedModel, config: Config, sentences: list[list[str]],
+def open_extraction(root: Any, group: GroupSpec, n_sentences: int) -> ExtractionJob | None:
+    """The job of a group :func:`begin_extraction` planned (None when it is complete): its layers, row plan and
+    arrays as stored, so shard tasks and the finishing step neither re-tokenise nor re-derive anything."""
+    names = group.names
+    if is_complete(root, names[0]):
+        return None
+    plan = _stored_plan(root, group, n_sentences)
+    if plan is None:
+        raise StoreError(f"{names[0]!r} has no planned arrays; plan the extraction first (babelscope run does)")
+    stored = root[names[0]]
+    layers = [int(layer) for layer in stored.attrs["layers"]]
+    arrays = {layer: stored[layout.layer_name(layer)] for layer in layers}
+    return ExtractionJob(names, group.side, group.lang, layers, plan, arrays, stored[layout.SHARD_DONE])
+
+
+def shards_written(root: Any, group: GroupSpec, first: int, stop: int) -> bool:
+    """Whether shards ``first:stop`` of a planned group are flagged written."""
+    name = group.names[0]
+    return name in root and layout.SHARD_DONE in root[name] and bool(root[name][layout.SHARD_DONE][first:stop].all())
+
+
+def extract_shards(job: ExtractionJob, loaded: LoadedModel, group: GroupSpec, sentences: list[list[str]],
                    sources: list[list[str]] | None, compute_dtype: torch.dtype, device: torch.device,
                    shards: range | None = None, *, progress: bool = True) -> tuple[int, int]:
     """Compute and write the not-yet-done shards of ``shards`` (default: all); returns (shards, words)."""
     wanted = range(job.n_shards) if shards is None else shards
     flags = job.done[:]
     todo = [s for s in wanted if not flags[s]] if job.plan.n_rows else []
-    words = _run_shards(loaded, job.side, job.n_layers, job.layers, job.plan, sentences, sources, todo, job.arrays,
-                        job.done, config, compute_dtype, device, progress, job.names[0])
+    words = _run_shards(loaded, job, group, sentences, sources, todo, compute_dtype, device, progress)
     return len(todo), words
 
 
@@ -261,36 +303,31 @@ def finish_extraction(root: Any, job: ExtractionJob, computed_words: int, second
     return stats
 
 
-def extract_language(root: Any, loaded: LoadedModel, side: str, lang: str, config: Config, sentences: list[list[str]],
-                     sources: list[list[str]] | None, corpus_hash: str, compute_dtype: torch.dtype,
-                     device: torch.device, *, overwrite: bool = False, progress: bool = True) -> ExtractionSummary:
-    """Extract one model × side × language into ``root`` (resuming where a previous run stopped)."""
-    started = time.perf_counter()
-    job = begin_extraction(root, loaded, side, lang, config, sentences, sources, corpus_hash, compute_dtype,
-                           overwrite=overwrite)
-    key = loaded.spec.key
+def summary_of(root: Any, group: GroupSpec, job: ExtractionJob | None, shards_computed: int,
+               seconds: float, stats: dict[str, Any] | None) -> ExtractionSummary:
+    """What an extraction of ``group`` did (``job`` None: it was complete already)."""
+    key = group.model.key
     if job is None:
-        group = root[layout.activations_path(key, side, lang)]
-        return ExtractionSummary(key, side, lang, int(group.attrs["n_rows"]), list(group.attrs["layers"]), 0,
-                                 int(group["shard_done"].shape[0]), 0.0, dict(group.attrs.get("stats", {})))
-    n_todo, words = extract_shards(job, loaded, config, sentences, sources, compute_dtype, device, progress=progress)
-    seconds = time.perf_counter() - started
-    stats = finish_extraction(root, job, words, seconds)
-    return ExtractionSummary(key, side, lang, job.plan.n_rows, job.layers, n_todo, job.n_shards, seconds, stats)
+        stored = root[group.names[0]]
+        return ExtractionSummary(key, group.side, group.lang, int(stored.attrs["n_rows"]), list(stored.attrs["layers"]),
+                                 0, int(stored[layout.SHARD_DONE].shape[0]), 0.0, dict(stored.attrs.get("stats", {})))
+    return ExtractionSummary(key, group.side, group.lang, job.plan.n_rows, job.layers, shards_computed, job.n_shards,
+                             seconds, stats or {})
 
 
-def _run_shards(loaded: LoadedModel, side: str, n_layers: int, layers: list[int], plan: LanguagePlan,
-                sentences: list[list[str]], sources: list[list[str]] | None, todo: list[int], arrays: dict[int, Any],
-                done: Any, config: Config, compute_dtype: torch.dtype, device: torch.device, progress: bool,
-                label: str) -> int:
-    spec, shard_rows = config.extract, config.store.shard_rows
+def _run_shards(loaded: LoadedModel, job: ExtractionJob, group: GroupSpec, sentences: list[list[str]],
+                sources: list[list[str]] | None, todo: list[int], compute_dtype: torch.dtype, device: torch.device,
+                progress: bool) -> int:
+    spec, shard_rows = group.extract, group.store.shard_rows
+    side, layers, plan, label = job.side, job.layers, job.plan, job.names[0]
+    n_layers = loaded.n_layers[side]
     tokenizer = loaded.tokenizer
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     start_id = getattr(loaded.model.config, "decoder_start_token_id", None)
     if start_id is None:
         start_id = pad_id
     total_rows = sum(min(plan.n_rows, (s + 1) * shard_rows) - s * shard_rows for s in todo)
-    writer = ShardWriter(arrays, done, shard_rows, plan.n_rows, spec.queue_size)
+    writer = ShardWriter(job.arrays, job.done, shard_rows, plan.n_rows, spec.queue_size)
     bar = tqdm(total=total_rows, desc=label, unit="word", unit_scale=True, disable=not progress, leave=False)
     autocast = (torch.autocast(device.type, dtype=compute_dtype) if compute_dtype != torch.float32 else None)
     computed = 0

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.device import array_module
 from engine.dictionary import Dictionary
 from engine.errors import BabelscopeError, ConfigError, param_message
 from engine.metrics.clusters import TypeClusters
@@ -37,7 +38,7 @@ from engine.metrics.significance import (
     significance,
 )
 from kernels import calign as kc
-from kernels._cupy import array_module_for, to_device, to_host
+from kernels._cupy import to_device, to_host
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ def calign(src: TypeClusters, tgt: TypeClusters, dictionary: Dictionary | Pairs,
         if not isinstance(value, TypeClusters):
             raise ConfigError(param_message(name, "calign", "a TypeClusters", type(value).__name__))
     _check_params(theta, top_n, min_types, size_ratio, mode, repeats, seed)
-    xp = array_module_for(device, "calign")
+    xp = array_module(device, "calign")
     forward_pairs = dictionary_pairs(dictionary, src, tgt, top_n, mode)
     params = {"theta": float(theta), "top_n": top_n, "min_types": min_types, "size_ratio": float(size_ratio),
               "mode": mode, "repeats": repeats, "seed": seed, "device": device}

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.device import array_module
 from engine.errors import BabelscopeError, ConfigError, param_message
 from engine.metrics.curves import COLAP_THETAS, Curve, threshold_curve
 from engine.metrics.significance import (
@@ -30,7 +31,7 @@ from engine.metrics.significance import (
     check_seed,
     significance,
 )
-from kernels._cupy import array_module_for, to_device, to_host
+from kernels._cupy import to_device, to_host
 from kernels.calign import random_permutations
 from kernels.colap import label_language_counts, permuted_label_language_counts
 
@@ -152,7 +153,7 @@ def colap(labels, langs, *, languages: Sequence[str] | None = None, n_clusters: 
     k = n_clusters if n_clusters is not None else (int(labels.max()) + 1 if labels.size else 0)
     if names is not None and len(names) != k:
         raise BabelscopeError(param_message("names", "colap", f"one per cluster ({k})", f"{len(names)} names"))
-    xp = array_module_for(device, "colap")
+    xp = array_module(device, "colap")
     return _colap(xp, labels, langs, k, [str(x) for x in languages] if languages else
                   [str(i) for i in range(n_langs)], [str(x) for x in names] if names else
                   [str(i) for i in range(k)], float(theta), repeats, seed, device)

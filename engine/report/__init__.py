@@ -1,9 +1,8 @@
 """Results and report of a run: the tidy tables, plots, the static HTML report and run comparison.
 
-What the scheduler calls::
+What a run calls (the table rows of each metric come from :mod:`engine.metrics.rows`)::
 
-    from engine.report import build_concepts, calign_rows, colap_rows, render_report, write_run_tables
-    rows, curve_rows = calign_rows(result, model=..., side=..., layer=..., src=..., tgt=..., k=..., n_points=...)
+    from engine.report import build_concepts, concept_rows, render_report, write_run_tables
     concepts = build_concepts(store, model=..., side=..., layer=..., k=..., calign={(src, tgt): result},
                               joint=[(src, tgt)])
     write_run_tables(run_dir, pd.DataFrame(rows), pd.DataFrame(curve_rows), concepts, meta={"config": ...})
@@ -19,10 +18,9 @@ from engine.report.compare import compare, write_compare
 from engine.report.concepts import build_concepts, concept_rows
 from engine.report.html import render_report
 from engine.report.plots import make_plots
-from engine.report.rows import calign_rows, colap_rows
 from engine.report.tables import RunTables, read_results, read_run_tables, write_run_tables
 
 __all__ = [
-    "RunTables", "build_concepts", "calign_rows", "colap_rows", "compare", "concept_rows", "make_plots",
+    "RunTables", "build_concepts", "compare", "concept_rows", "make_plots",
     "read_results", "read_run_tables", "render_report", "write_compare", "write_run_tables",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError, InputDataError, param_message
+from engine.metrics.registry import METRICS, by_name
 from engine.report.tables import read_results
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def _plot(diff: pd.DataFrame, out_dir: Path) -> list[Path]:
 
     paths = []
     for (model_a, model_b, side, k), frame in diff.groupby(["model_a", "model_b", "side", "k_a"], sort=True):
-        panels = [(m, _headline(frame, m)) for m in ("calign", "colap")]
+        panels = [(m.name, _headline(frame, m.name)) for m in METRICS]
         panels = [(m, p) for m, p in panels if p["delta"].notna().any()]
         if not panels:
             continue
@@ -137,7 +138,7 @@ def _plot(diff: pd.DataFrame, out_dir: Path) -> list[Path]:
             ax.set_xticks(layers if len(layers) <= 25 else layers[:: -(-len(layers) // 25)])
             ax.set_xlabel("layer")
             ax.set_ylabel("Δ (B − A)")
-            ax.set_title(f"{'CALIGN' if metric == 'calign' else 'COLAP'} ({part['direction'].iloc[0]})", fontsize=10)
+            ax.set_title(f"{by_name(metric).label} ({part['direction'].iloc[0]})", fontsize=10)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8, frameon=False)
         name = model_a if model_a == model_b else f"{model_b} − {model_a}"

@@ -2,9 +2,10 @@
 
 A concept is a cluster of one space: its top words (word types by token count), example sentences where
 those words occur, and, for a language space, the cluster of the other language that CALIGN matched it to.
-Labels are read at ``clusters/{model}/{side}/layer_{i}/{space}/k{K}/labels``; the clustered rows are those of
-the selection named in the clustering's ``selection`` attr (all activation rows when none), their words from
-``words/{model}/{side}/{lang}`` and ``vocab/{lang}``, the sentences from ``corpus/{lang}``.
+Labels are read from the stored clustering of each space; the clustered rows are those of the selection named in
+the clustering's ``selection`` attr (all activation rows when none), their words from the extraction's words
+table and the vocabulary, the sentences from the store's corpus; a run's alignment is read back as CALIGN
+stored it (:mod:`engine.metrics.store`). Everything is read through :mod:`engine.store.artefacts`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ import pandas as pd
 
 from engine.errors import ConfigError, StoreError, param_message
 from engine.metrics import CalignDirection, CalignResult
+from engine.metrics.registry import side_label
+from engine.metrics.rows import jsonable_rows
+from engine.metrics.store import ClusterAlignment, StoredAlignment, read_alignment
 from engine.results import CONCEPT_COLUMNS
+from engine.select.store import read_selection
 from engine.store import layout
+from engine.store.artefacts import CLUSTERING, read_artefact, read_words
 from engine.store.core import open_store, read_strings
 
 log = logging.getLogger(__name__)
@@ -65,38 +71,25 @@ class _Reader:
         return self.strings(layout.REFS_PATH) if layout.REFS_PATH in self.root else None
 
     def words(self, lang: str, key: str) -> np.ndarray:
-        name = layout.words_path(self.model, self.side, lang)
-        if name not in self.root or key not in self.root[name]:
-            raise StoreError(f"store has no {name}/{key} (extract {self.model}/{self.side}/{lang} first)")
-        if ("w", lang, key) not in self._cache:
-            self._cache[("w", lang, key)] = np.asarray(self.root[name][key][:], dtype=np.int64)
-        return self._cache[("w", lang, key)]
+        if ("w", lang) not in self._cache:
+            self._cache[("w", lang)] = read_words(self.root, self.model, self.side, lang)
+        return self._cache[("w", lang)][key]
 
     def rows(self, selection: str | None, lang: str) -> tuple[np.ndarray, np.ndarray]:
         """Row indices and their type ids for ``lang`` under ``selection`` (None: all rows)."""
         if selection is None:
             types = self.words(lang, "type_id")
             return np.arange(types.shape[0]), types
-        name = layout.selection_path(selection, self.model, self.side, lang)
-        if name not in self.root or self.root[name].attrs.get("complete") is not True:
-            raise StoreError(f"store has no complete selection {name!r} (named by the clustering)")
-        group = self.root[name]
-        rows = np.asarray(group["rows"][:], dtype=np.int64)
-        types = np.asarray(group["type_id"][:], dtype=np.int64) if "type_id" in group \
-            else self.words(lang, "type_id")[rows]
-        return rows, types
+        chosen = read_selection(self.root, selection, self.model, self.side, lang)
+        return chosen.rows, chosen.type_id.astype(np.int64)
 
     def space(self, layer: int, space: str, label: str, langs: list[str], k: int) -> _Space:
         """The clustering stored as ``space`` (shown as ``label``: a language or joint-{a}-{b})."""
         name = layout.clusters_path(self.model, self.side, layer, space, k)
-        if name not in self.root:
-            raise StoreError(f"store has no clustering {name!r}")
-        group = self.root[name]
-        if not group.attrs.get("complete"):
-            raise StoreError(f"clustering {name!r} is incomplete (interrupted run?); cluster again")
-        labels = np.asarray(group["labels"][:], dtype=np.int64)
-        selection = group.attrs.get("selection")
-        parts = {p["lang"]: int(p["n"]) for p in group.attrs.get("parts") or []}
+        stored = read_artefact(self.root, CLUSTERING, name, ["labels"])
+        labels = stored["labels"].astype(np.int64)
+        selection = stored.attrs.get("selection")
+        parts = {p["lang"]: int(p["n"]) for p in stored.attrs.get("parts") or []}
         pieces = []
         for i, lang in enumerate(langs):
             rows, types = self.rows(selection, lang)
@@ -177,8 +170,8 @@ def _examples(reader: _Reader, sp: _Space, top_types: list[list[int]], n_example
     return out
 
 
-def _rows(reader: _Reader, sp: _Space, layer: int, n_words: int, n_examples: int, window: int,
-          alignments: list[tuple[str, CalignDirection | None]]) -> list[dict[str, Any]]:
+def _rows(reader: _Reader, sp: _Space, side: str, layer: int, n_words: int, n_examples: int, window: int,
+          alignments: list[tuple[str, CalignDirection | ClusterAlignment | None]]) -> list[dict[str, Any]]:
     vocab = [reader.strings(layout.vocab_path(lang)) for lang in sp.langs]
     top, n_types, top_types = _top_words(sp, vocab, n_words)
     offsets = np.cumsum([0] + [len(v) for v in vocab])
@@ -194,7 +187,7 @@ def _rows(reader: _Reader, sp: _Space, layer: int, n_words: int, n_examples: int
         for c in range(sp.k):
             if n_tokens[c] == 0:
                 continue
-            rows.append({"model": reader.model, "side": reader.side, "layer": layer, "lang": sp.name, "k": sp.k,
+            rows.append({"model": reader.model, "side": side, "layer": layer, "lang": sp.name, "k": sp.k,
                          "cluster": c, "n_tokens": int(n_tokens[c]), "n_types": int(n_types[c]),
                          "top_words": top[c], "aligned_to": int(d.best_target[c]) if d is not None else -1,
                          "match_share": float(d.match_share[c]) if d is not None else np.nan,
@@ -209,20 +202,25 @@ def _check_int(name: str, value: Any, low: int) -> int:
     return int(value)
 
 
+Alignment = CalignResult | StoredAlignment  # what gives each cluster its aligned concept
+
+
 def build_concepts(store: str | Path | Any, *, model: str, side: str, layer: int, k: int,
-                   calign: Mapping[tuple[str, str], CalignResult | None] | None = None,
+                   calign: Mapping[tuple[str, str], Alignment | None] | None = None,
                    joint: Sequence[tuple[str, str]] = (), languages: Sequence[str] = (),
-                   spaces: Mapping[str, str] | None = None, n_words: int = 10, n_examples: int = 3,
-                   window: int = 12) -> pd.DataFrame:
+                   spaces: Mapping[str, str] | None = None, sides: Mapping[str, str] | None = None,
+                   n_words: int = 10, n_examples: int = 3, window: int = 12) -> pd.DataFrame:
     """The concept rows of one model × side × layer × K as a DataFrame (columns of ``CONCEPT_COLUMNS``).
 
     ``calign`` maps a pair (src, tgt) to the CALIGN result computed on the stored clusterings of ``src`` and
-    ``tgt`` (TypeClusters from their labels and the selection's type ids; None: no alignment): src clusters
-    get the forward direction (other = tgt), tgt clusters the backward one (other = src). ``joint``: pairs
-    whose joint space ``joint-{a}-{b}`` to add; ``languages``: more language spaces without alignment.
-    ``spaces`` maps a language or joint space to the space name its clustering has in the store when that is
-    not the name itself (e.g. {"en": "calign-en-de/en"}). ``store`` is a store path or an open store group.
-    Empty clusters get no row; ``n_words`` top words and ``n_examples`` sentences (±``window`` words) each.
+    ``tgt`` (TypeClusters from their labels and the selection's type ids), or to its stored alignment (None:
+    no alignment): src clusters get the forward direction (other = tgt), tgt clusters the backward one
+    (other = src). ``joint``: pairs whose joint space ``joint-{a}-{b}`` to add; ``languages``: more language
+    spaces without alignment. ``spaces`` maps a language or joint space to the space name its clustering has
+    in the store when that is not the name itself (e.g. {"en": "calign-en-de/en"}); ``sides`` maps a language
+    to the side its clustering is on when that is not ``side`` (which the rows carry: e.g. ``encoder-decoder``
+    across two sides). ``store`` is a store path or an open store group. Empty clusters get no row;
+    ``n_words`` top words and ``n_examples`` sentences (±``window`` words) each.
     """
     for name, value in (("model", model), ("side", side)):
         if not isinstance(value, str) or not value:
@@ -230,13 +228,13 @@ def build_concepts(store: str | Path | Any, *, model: str, side: str, layer: int
     layer, k = _check_int("layer", layer, 0), _check_int("k", k, 1)
     n_words, n_examples, window = (_check_int("n_words", n_words, 1), _check_int("n_examples", n_examples, 0),
                                    _check_int("window", window, 1))
-    where = dict(spaces or {})
-    wanted: dict[str, list[tuple[str, CalignDirection | None]]] = {lang: [] for lang in languages}
+    where, side_of = dict(spaces or {}), dict(sides or {})
+    wanted: dict[str, list[tuple[str, Any]]] = {lang: [] for lang in languages}
     for pair, result in (calign or {}).items():
         if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
             raise ConfigError(param_message("calign", OWNER, "keys (src, tgt) of two language codes", pair))
-        if result is not None and not isinstance(result, CalignResult):
-            raise ConfigError(param_message(f"calign[{pair}]", OWNER, "a CalignResult or None",
+        if result is not None and not isinstance(result, CalignResult | StoredAlignment):
+            raise ConfigError(param_message(f"calign[{pair}]", OWNER, "a CalignResult, a StoredAlignment or None",
                                             type(result).__name__))
         src, tgt = pair
         wanted.setdefault(src, []).append((tgt, result.forward if result else None))
@@ -245,50 +243,34 @@ def build_concepts(store: str | Path | Any, *, model: str, side: str, layer: int
         if not (isinstance(pair, tuple | list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
             raise ConfigError(param_message("joint", OWNER, "pairs (a, b) of language codes", pair))
     root = open_store(store) if isinstance(store, str | Path) else store
-    reader = _Reader(root, model, side)
+    readers: dict[str, _Reader] = {}
+
+    def reader_of(lang: str) -> _Reader:
+        on = side_of.get(lang, side)
+        return readers.setdefault(on, _Reader(root, model, on))
+
     rows: list[dict[str, Any]] = []
     for lang, alignments in wanted.items():
+        reader = reader_of(lang)
         sp = reader.space(layer, where.get(lang, lang), lang, [lang], k)
         aligned = [(other, d) for other, d in alignments if d is not None]
-        rows += _rows(reader, sp, layer, n_words, n_examples, window, aligned)
+        rows += _rows(reader, sp, side, layer, n_words, n_examples, window, aligned)
     for a, b in joint:
-        name = layout.joint_space(a, b)
+        name, reader = layout.joint_space(a, b), reader_of(a)
         sp = reader.space(layer, where.get(name, name), name, [a, b], k)
-        rows += _rows(reader, sp, layer, n_words, n_examples, window, [])
+        rows += _rows(reader, sp, side, layer, n_words, n_examples, window, [])
     log.debug("concepts of %s/%s layer %d k%d: %d rows", model, side, layer, k, len(rows))
     return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
 
 
-def _find_space(root: Any, model: str, side: str, layer: int, k: int, lang: str, selection: str) -> str:
-    """The store space of ``lang``'s clustering made from ``selection``: ``{selection}/{lang}`` or ``{lang}``."""
-    for space in (f"{selection}/{lang}", lang):
-        name = layout.clusters_path(model, side, layer, space, k)
-        if name in root and root[name].attrs.get("selection") in (selection, None):
-            return space
-    raise StoreError(f"store has no clustering of {lang} from selection {selection!r} at "
-                     f"{layout.clusters_path(model, side, layer, f'{selection}/{lang}', k)!r} or "
-                     f"{layout.clusters_path(model, side, layer, lang, k)!r}")
-
-
-def concept_rows(root: Any, base: Mapping[str, Any], result: CalignResult | None, clusters: Any = None,
+def concept_rows(root: Any, *, model: str, sides: tuple[str, str], layer: int, src: str, tgt: str, k: int,
                  **options: Any) -> list[dict[str, Any]]:
-    """Concept rows (dicts) of both languages of one pair, for a metrics task.
-
-    ``base`` holds model, side, layer, src, tgt and k (a results row's key); ``result`` is the pair's CALIGN
-    on the clusterings of selection ``calign-{src}-{tgt}`` (found at ``{selection}/{lang}`` or ``{lang}``).
-    ``clusters`` is accepted for the caller's convenience and not needed (the result's sizes are checked
-    against the stored labels). ``options`` go to :func:`build_concepts`.
-    """
-    from engine.select.store import calign_name
-
-    missing = [key for key in ("model", "side", "layer", "src", "tgt", "k") if key not in base]
-    if missing:
-        raise ConfigError(param_message("base", "concept_rows", "a mapping with model, side, layer, src, tgt, k",
-                                        f"one without {missing}"))
-    model, side, layer, k = base["model"], base["side"], int(base["layer"]), int(base["k"])
-    src, tgt = base["src"], base["tgt"]
-    selection = calign_name(src, tgt)
-    spaces = {lang: _find_space(root, model, side, layer, k, lang, selection) for lang in (src, tgt)}
-    frame = build_concepts(root, model=model, side=side, layer=layer, k=k, calign={(src, tgt): result},
-                           spaces=spaces, **options)
-    return frame.to_dict("records")
+    """Concept rows (dicts) of both languages of one measured pair, for a run: the clusterings of its CALIGN
+    selection and the alignment CALIGN stored for them. ``sides``: (source side, target side); the rows carry
+    ``side`` (or ``{src_side}-{tgt_side}``). ``options`` go to :func:`build_concepts`."""
+    selection = layout.calign_selection(src, tgt, *sides)
+    alignment = read_alignment(root, model=model, side=sides[0], layer=layer, selection=selection, k=k)
+    frame = build_concepts(root, model=model, side=side_label(sides), layer=layer, k=k, calign={(src, tgt): alignment},
+                           spaces={lang: layout.cluster_space([lang], selection) for lang in (src, tgt)},
+                           sides={src: sides[0], tgt: sides[1]}, **options)
+    return jsonable_rows(frame.to_dict("records"))

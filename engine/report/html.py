@@ -20,6 +20,7 @@ import pandas as pd
 from engine import __version__
 from engine.errors import BabelscopeError, StoreError
 from engine.files import write_text_atomic
+from engine.metrics.registry import METRICS, of_table_metric
 from engine.report.browser import browser_data, embed_json
 from engine.report.plots import Plot, make_plots
 from engine.report.tables import RunTables, read_run_tables
@@ -46,30 +47,32 @@ def _table_rows(results: pd.DataFrame) -> list[list[str]]:
     rows = []
     for r in order.itertuples(index=False):
         base = "—" if math.isnan(r.baseline_mean) else \
-            f"{r.baseline_mean:.3f} ± {_fmt(r.baseline_sd)} ({'floor' if r.metric != 'colap' else 'ceiling'})"
+            f"{r.baseline_mean:.3f} ± {_fmt(r.baseline_sd)} ({of_table_metric(r.metric).baseline_role})"
         rows.append([r.model, r.side, str(r.k), r.pair, r.metric, r.direction, str(r.layer), _fmt(r.value), base,
                      _fmt(r.p_value, ".3g"), _fmt(r.theta, "g"), _fmt(r.top_n), _fmt(r.min_types),
                      _fmt(r.n_points), _fmt(r.n_clusters), _fmt(r.n_degenerate)])
     return rows
 
 
-def _summary(results: pd.DataFrame) -> list[dict[str, str]]:
-    """Per model × side × pair × K: CALIGN's peak layer (mean of directions, else forward) and COLAP there."""
+def _summary(results: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per model × side × pair × K: each metric's peak layer (CALIGN: the mean of directions, else forward),
+    with its baseline there."""
     out = []
     for (model, side, pair, k), frame in results.groupby(["model", "side", "pair", "k"], sort=True):
-        cal = frame[frame["metric"] == "calign"]
-        cal = cal[cal["direction"] == ("mean" if (cal["direction"] == "mean").any() else "forward")]
-        col = frame[frame["metric"] == "colap"]
-        entry = {"model": model, "side": side, "pair": pair, "k": str(k), "calign": "—", "colap": "—"}
-        if not cal.dropna(subset=["value"]).empty:
-            best = cal.loc[cal["value"].idxmax()]
-            floor = "" if math.isnan(best["baseline_mean"]) else f" (floor {best['baseline_mean']:.3f})"
-            entry["calign"] = f"{best['value']:.3f} at layer {best['layer']}{floor}"
-        if not col.dropna(subset=["value"]).empty:
-            best = col.loc[col["value"].idxmax()]
-            ceiling = "" if math.isnan(best["baseline_mean"]) else f" (ceiling {best['baseline_mean']:.3f})"
-            entry["colap"] = f"{best['value']:.3f} at layer {best['layer']}{ceiling}"
-        out.append(entry)
+        peaks = []
+        for metric in METRICS:
+            part = frame[frame["metric"] == metric.name]
+            headline = next((d for d in ("mean", "forward", *metric.directions) if (part["direction"] == d).any()),
+                            None)
+            part = part[part["direction"] == headline].dropna(subset=["value"])
+            if part.empty:
+                peaks.append("—")
+                continue
+            best = part.loc[part["value"].idxmax()]
+            base = "" if math.isnan(best["baseline_mean"]) else \
+                f" ({metric.baseline_role} {best['baseline_mean']:.3f})"
+            peaks.append(f"{best['value']:.3f} at layer {best['layer']}{base}")
+        out.append({"model": model, "side": side, "pair": pair, "k": str(k), "peaks": peaks})
     return out
 
 
@@ -111,7 +114,7 @@ def _render(tables: RunTables, plots: list[Plot], title: str, store: dict[str, A
         title=title, engine_version=__version__, written=meta.get("written", ""),
         models=sorted(results["model"].unique()), pairs=sorted(results["pair"].unique()),
         layers=sorted(int(x) for x in results["layer"].unique()), store=store,
-        summary=_summary(results), sections=[s for s in sections if s["images"]],
+        summary=_summary(results), metrics=METRICS, sections=[s for s in sections if s["images"]],
         table_columns=TABLE_COLUMNS, table_rows=_table_rows(results),
         concept_json=embed_json(browser_data(tables.concepts)), n_concepts=len(tables.concepts),
         versions=meta.get("versions", {}),

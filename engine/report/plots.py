@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 
 from engine.files import atomic_path
+from engine.metrics.registry import METRICS, by_name
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Plot", "make_plots", "plot_curves", "plot_heatmaps", "plot_layers", "slug"]
 
 DPI = 100
-CALIGN_COLOR, COLAP_COLOR = "#1f77b4", "#d62728"
 DIRECTION_STYLE = {"forward": ("--", 1.2, "o"), "backward": (":", 1.2, "s"), "mean": ("-", 2.2, "o"),
                    "joint": ("-", 2.2, "D")}
 
@@ -79,8 +79,8 @@ def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int)
     src, tgt = frame["src"].iloc[0], frame["tgt"].iloc[0]
     fig = _figure(6.4, 5.0)
     ax = fig.add_subplot()
-    for metric, color, name, kind, null in (("calign", CALIGN_COLOR, "CALIGN", "floor", "shuffled dictionary"),
-                                            ("colap", COLAP_COLOR, "COLAP", "ceiling", "permuted languages")):
+    for m in METRICS:
+        metric, color, name, kind, null = m.name, m.color, m.label, m.baseline_role, m.baseline_label
         part = frame[frame["metric"] == metric]
         thetas = sorted(part["theta"].dropna().unique())
         banded = False
@@ -113,7 +113,7 @@ def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int)
 def plot_layers(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
     """CALIGN and COLAP vs layer with baseline bands, one PNG per model × side × pair × K."""
     plots = []
-    data = results[results["metric"].isin(["calign", "colap"])]
+    data = results[results["metric"].isin([m.name for m in METRICS])]
     for (model, side, pair, k), frame in data.groupby(["model", "side", "pair", "k"], sort=True):
         path = Path(out_dir) / f"layers_{slug(model, side, pair, f'k{k}')}.png"
         _save(_layer_figure(frame, model, side, pair, int(k)), path)
@@ -150,7 +150,7 @@ def plot_heatmaps(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
     """Heatmaps layer × pair of CALIGN and COLAP, one PNG per model × side × K."""
     plots = []
     for (model, side, k), frame in results.groupby(["model", "side", "k"], sort=True):
-        parts = [(m, _headline(frame, m)) for m in ("calign", "colap")]
+        parts = [(m, _headline(frame, m.name)) for m in METRICS]
         parts = [(m, p) for m, p in parts if not p.empty]
         if not parts:
             continue
@@ -159,7 +159,7 @@ def plot_heatmaps(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
         for i, (metric, part) in enumerate(parts):
             direction = part["direction"].iloc[0]
             theta = part["theta"].iloc[0]
-            label = "CALIGN" if metric == "calign" else "COLAP"
+            label = metric.label
             what = {"mean": "mean of directions", "forward": "src→tgt", "joint": "joint space"}.get(direction, "")
             _heat(fig.add_subplot(1, len(parts), i + 1), part, f"{label} ({what}, θ={theta:g})", fig)
         fig.suptitle(f"{model} ({side}) · K={k}", fontsize=11)
@@ -178,10 +178,10 @@ def plot_curves(curves: pd.DataFrame, out_dir: str | Path, results: pd.DataFrame
     from matplotlib.ticker import MaxNLocator
 
     plots = []
-    data = curves[curves["metric"].isin(["calign", "colap"])]
+    data = curves[curves["metric"].isin([m.name for m in METRICS])]
     for (model, side, pair, k), frame in data.groupby(["model", "side", "pair", "k"], sort=True):
-        panels = [(m, d) for m in ("calign", "colap") for d in ("forward", "backward", "mean", "joint")
-                  if ((frame["metric"] == m) & (frame["direction"] == d)).any()]
+        panels = [(m.name, d) for m in METRICS for d in m.directions
+                  if ((frame["metric"] == m.name) & (frame["direction"] == d)).any()]
         src, tgt = frame["src"].iloc[0], frame["tgt"].iloc[0]
         layers = sorted(frame["layer"].unique())
         norm = Normalize(vmin=min(layers), vmax=max(max(layers), min(layers) + 1))
@@ -198,8 +198,7 @@ def plot_curves(curves: pd.DataFrame, out_dir: str | Path, results: pd.DataFrame
                                & (results["metric"] == metric) & (results["k"] == k)]["theta"].dropna().unique()
                 for theta in used:
                     ax.axvline(theta, color="grey", linewidth=0.8, linestyle="--")
-            ax.set_title(f"{'CALIGN' if metric == 'calign' else 'COLAP'} {_arrow(direction, src, tgt)}",
-                         fontsize=9)
+            ax.set_title(f"{by_name(metric).label} {_arrow(direction, src, tgt)}", fontsize=9)
             ax.set_xlabel("θ")
             ax.set_ylim(-0.02, 1.02)
             ax.grid(alpha=0.3)

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from engine.config import Config
 from engine.errors import BabelscopeError, BackendUnavailableError, ConfigError
 from engine.schedule.graph import Task
+from engine.schedule.tasks import TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,19 @@ def _postfix(bar: tqdm, done: Counter, totals: Counter) -> None:
     bar.set_postfix_str(" ".join(f"{s} {done[s]}/{totals[s]}" for s in totals))
 
 
+def context(config: Config) -> TaskContext:
+    """What every task of the run shares."""
+    return TaskContext(config.store.path, config.run.dir, config.run.threads_per_task)
+
+
 def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:
     """Every task in this process, in topological order."""
+    ctx = context(config)
     results: dict[str, dict[str, Any]] = {}
     totals, done = Counter(t.stage for t in graph), Counter()
     with _bar(len(graph), progress) as bar:
         for task in graph:
-            results[task.dask_key] = task.fn(config, *task.args, task.key, *[results[d] for d in task.deps])
+            results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
             done[task.stage] += 1
             _postfix(bar, done, totals)
             bar.update()
@@ -96,11 +103,12 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
     """Submit the graph to Dask; dependencies travel as futures (small summaries), never arrays."""
     from distributed import as_completed
 
+    ctx = context(config)
     with dask_client(config) as (client, gpus):
         futures = {}
         for task in graph:
             futures[task.dask_key] = client.submit(
-                task.fn, config, *task.args, task.key, *[futures[d] for d in task.deps], key=task.dask_key,
+                task.fn, ctx, *task.args, task.key, *[futures[d] for d in task.deps], key=task.dask_key,
                 pure=False, priority=task.priority, resources={"GPU": 1} if (gpus and task.gpu) else None)
         stage_of = {key: key.split("-", 1)[0] for key in futures}
         totals, done = Counter(stage_of.values()), Counter()

@@ -40,25 +40,22 @@ def _versions() -> dict[str, Any]:
     return out
 
 
-def _prepare(config: Config) -> tuple[str, dict[tuple[str, str, str], int]]:
+def _prepare(config: Config) -> tuple[str, dict[tuple[str, str, str], Any]]:
     """On the client, before any task: embedded material converted, the store's corpus section written, and
     each extraction planned (arrays created), so shard tasks only fill rows. Returns the corpus hash and the
-    number of store shards of every model × side × language."""
-    from engine.extract import load_corpus
+    plan (store shards, layers) of every model × side × language."""
+    from engine.corpus import load_corpus
+    from engine.extract import group_specs, plan_group
     from engine.material import resolve_material_model
-    from engine.schedule.tasks import plan_extraction
+    from engine.schedule.models import kept_model
     from engine.store import init_store
 
     for spec in config.models:
         resolve_material_model(spec.name)
-    corpus = load_corpus(config)
-    init_store(config.store.path, corpus)
-    counts = {}
-    for index, spec in enumerate(config.models):
-        for side in config.extract.sides:
-            for lang in corpus.languages:
-                counts[(spec.key, side, lang)] = plan_extraction(config, index, side, lang)
-    return corpus.content_hash(), counts
+    corpus = load_corpus(config.corpus)
+    root = init_store(config.store.path, corpus)
+    plans = {(g.model.key, g.side, g.lang): plan_group(root, g, kept_model) for g in group_specs(config)}
+    return corpus.content_hash(), plans
 
 
 def _tables(results: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -116,12 +113,12 @@ def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
 
 def _run_locked(config: Config, run_dir: Path, started: float, progress: bool) -> RunSummary:
     from engine.schedule.executor import run_dask, run_sync
-    from engine.schedule.graph import build_graph, layer_counts
+    from engine.schedule.graph import build_graph
 
     for folder in (config.store.path, run_dir):  # what an earlier, killed run left half-written
         remove_write_debris(folder)
-    corpus_hash, shard_counts = _prepare(config)
-    graph = build_graph(config, corpus_hash, layer_counts(config), shard_counts)
+    corpus_hash, plans = _prepare(config)
+    graph = build_graph(config, corpus_hash, plans)
     log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
     runner = run_sync if config.run.scheduler == "sync" else run_dask
     results = runner(config, graph, progress)

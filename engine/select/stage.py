@@ -20,14 +20,15 @@ from engine import __version__
 from engine.align.links import Links
 from engine.align.stage import resolve_pairs
 from engine.align.store import CorpusTokens, corpus_tokens, read_links
-from engine.config import CalignSpec, ColapSpec, Config, content_hash
+from engine.config import CalignSpec, ColapSpec, Config, SelectSpec, content_hash
 from engine.errors import ConfigError, StoreError
 from engine.select.core import calign_links, colap_rows, frequency_mask, keep_sentences
 from engine.select.store import COLAP, Selection, calign_name, write_selection
 from engine.store import layout, open_store
-from engine.store.core import open_activations
+from engine.store.artefacts import read_words
 
-__all__ = ["SelectSummary", "WordRows", "select_calign", "select_colap", "run_select", "word_rows"]
+__all__ = ["SelectInputs", "SelectSummary", "WordRows", "run_select", "select_all", "select_calign", "select_colap",
+           "word_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +63,15 @@ class WordRows:
 def word_rows(root: Any, model: str, side: str, tokens: CorpusTokens) -> WordRows:
     """Read ``words/{model}/{side}/{lang}`` of complete activations and check it against the corpus."""
     lang = tokens.lang
-    group = open_activations(root, model, side, lang)
+    words = read_words(root, model, side, lang)
+    type_id, sentence, position = words["type_id"], words["sentence"], words["position"]
+    n_rows = int(type_id.shape[0])
     name = layout.words_path(model, side, lang)
-    if name not in root:
-        raise StoreError(f"store has activations but no words table {name!r}; the store is damaged")
-    words = root[name]
-    type_id = words["type_id"][:].astype(np.int64)
-    sentence = words["sentence"][:].astype(np.int64)
-    position = words["position"][:].astype(np.int64)
-    n_rows = int(group.attrs.get("n_rows", type_id.shape[0]))
-    if not (type_id.shape[0] == sentence.shape[0] == position.shape[0] == n_rows):
-        raise StoreError(f"{name}: arrays of different lengths or != n_rows={n_rows}; the store is damaged")
     if n_rows and (sentence.max() >= tokens.n_sentences or (position >= tokens.lengths[sentence]).any()):
         raise StoreError(f"{name}: rows point outside the corpus sentences; the store is damaged")
     token = tokens.token_index(sentence, position)
     if (tokens.type_id[token] != type_id).any():
-        raise StoreError(f"{name}: word types disagree with corpus/{lang}; the store is damaged")
+        raise StoreError(f"{name}: word types disagree with {layout.corpus_path(lang)}; the store is damaged")
     row_of_token = np.full(tokens.type_id.shape[0], -1, dtype=np.int64)
     row_of_token[token] = np.arange(n_rows, dtype=np.int64)
     return WordRows(type_id, sentence, token, row_of_token)
@@ -131,9 +125,26 @@ def select_calign(links: Links, src: tuple[WordRows, CorpusTokens], tgt: tuple[W
     return out[0], out[1]
 
 
-def _side_pairs(config: Config) -> list[tuple[str, str]]:
-    sides = list(config.extract.sides)
-    pairs = config.select.calign.side_pairs or [(s, s) for s in sides]
+@dataclass(frozen=True)
+class SelectInputs:
+    """What the select stage reads of a config: its ``select`` section and what the selections are made for."""
+
+    spec: SelectSpec
+    languages: tuple[str, ...]
+    align_pairs: tuple[tuple[str, str], ...] | None  # the config's align.pairs (CALIGN's default pairs)
+    models: tuple[str, ...]  # model keys
+    sides: tuple[str, ...]  # extracted sides
+
+    @classmethod
+    def of(cls, config: Config) -> SelectInputs:
+        pairs = None if config.align.pairs is None else tuple(tuple(p) for p in config.align.pairs)
+        return cls(config.select, tuple(config.corpus.languages), pairs, tuple(m.key for m in config.models),
+                   tuple(config.extract.sides))
+
+
+def _side_pairs(inputs: SelectInputs) -> list[tuple[str, str]]:
+    sides = list(inputs.sides)
+    pairs = inputs.spec.calign.side_pairs or [(s, s) for s in sides]
     for pair in pairs:
         for side in pair:
             if side not in sides:
@@ -144,21 +155,26 @@ def _side_pairs(config: Config) -> list[tuple[str, str]]:
 
 def run_select(config: Config) -> list[SelectSummary]:
     """Compute and store every configured selection for every model and side of ``config``."""
-    spec = config.select
-    languages = list(config.corpus.languages)
-    root = open_store(config.store.path, mode="r+")
+    return select_all(open_store(config.store.path, mode="r+"), SelectInputs.of(config))
+
+
+def select_all(root: Any, inputs: SelectInputs) -> list[SelectSummary]:
+    """Compute and store every selection of ``inputs`` in the open (``r+``) store ``root``."""
+    spec = inputs.spec
+    languages = list(inputs.languages)
     tokens = {lang: corpus_tokens(root, lang) for lang in languages}
     keep = keep_sentences([tokens[lang].lengths for lang in languages], spec.max_sentence_words)
     log.info("select: %d of %d sentence pairs under %d words", int(keep.sum()), keep.shape[0],
              spec.max_sentence_words)
     common = {"corpus_hash": root.attrs.get("corpus_hash"), "engine_version": __version__,
               "max_sentence_words": spec.max_sentence_words, "sentences_kept": int(keep.sum())}
-    pairs = resolve_pairs(spec.calign.pairs or config.align.pairs, languages, "select.calign.pairs") \
+    align_pairs = None if inputs.align_pairs is None else [tuple(p) for p in inputs.align_pairs]
+    pairs = resolve_pairs(spec.calign.pairs or align_pairs, languages, "select.calign.pairs") \
         if spec.calign.enabled else []
-    side_pairs = _side_pairs(config) if spec.calign.enabled else []
+    side_pairs = _side_pairs(inputs) if spec.calign.enabled else []
     links = {pair: _links(root, *pair) for pair in pairs}
     summaries: list[SelectSummary] = []
-    for model in (m.key for m in config.models):
+    for model in inputs.models:
         cache: dict[tuple[str, str], WordRows] = {}
 
         def rows_of(side: str, lang: str, model: str = model, cache: dict = cache) -> WordRows:
@@ -167,7 +183,7 @@ def run_select(config: Config) -> list[SelectSummary]:
             return cache[(side, lang)]
 
         if spec.colap.enabled:
-            for side in config.extract.sides:
+            for side in inputs.sides:
                 for lang in languages:
                     selection = select_colap(rows_of(side, lang), tokens[lang], keep, spec.colap)
                     summaries.append(_store(root, COLAP, model, side, lang, selection, {**common}))

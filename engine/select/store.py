@@ -17,17 +17,12 @@ import numpy as np
 from engine.errors import InputDataError
 from engine.select.core import check_enough_points
 from engine.store import layout
-from engine.store.core import open_complete, remove_group, write_array_1d
+from engine.store.artefacts import SELECTION, read_artefact, write_artefact
 
 __all__ = ["COLAP", "Selection", "calign_name", "read_selection", "write_selection"]
 
-COLAP = "colap"
-
-
-def calign_name(src: str, tgt: str, src_side: str = "encoder", tgt_side: str = "encoder") -> str:
-    """Name of a pair's CALIGN set: ``calign-{src}-{tgt}``, plus ``-{src_side}-{tgt_side}`` when sides differ."""
-    base = f"calign-{layout.pair_name(src, tgt)}"
-    return base if src_side == tgt_side else f"{base}-{src_side}-{tgt_side}"
+COLAP = layout.COLAP_SELECTION
+calign_name = layout.calign_selection  # the names are the layout's (selections/{name}/...)
 
 
 @dataclass(frozen=True)
@@ -70,22 +65,15 @@ class Selection:
 
 def write_selection(root: Any, name: str, model: str, side: str, lang: str, selection: Selection) -> None:
     """Store ``selection`` (replacing what was there); ``complete`` is set last."""
-    path = layout.selection_path(name, model, side, lang)
-    remove_group(root, path)
-    group = root.require_group(path)
-    group.attrs.update({**selection.attrs, "name": name, "model": model, "side": side, "lang": lang,
-                        "n_rows": len(selection), "n_types": selection.n_types, "complete": False})
-    write_array_1d(group, "rows", selection.rows, "int64")
-    write_array_1d(group, "type_id", selection.type_id, "int32")
-    write_array_1d(group, "partner_type", selection.partner_type, "int32")
-    write_array_1d(group, "partner_row", selection.partner_row, "int64")
-    group.attrs["complete"] = True
+    write_artefact(root, SELECTION, layout.selection_path(name, model, side, lang),
+                   {"rows": selection.rows, "type_id": selection.type_id, "partner_type": selection.partner_type,
+                    "partner_row": selection.partner_row},
+                   {**selection.attrs, "name": name, "model": model, "side": side, "lang": lang,
+                    "n_rows": len(selection), "n_types": selection.n_types})
 
 
 def read_selection(root: Any, name: str, model: str, side: str, lang: str) -> Selection:
     """A complete stored selection."""
-    group = open_complete(root, layout.selection_path(name, model, side, lang), f"selection {name}",
-                          "run `babelscope select`")
-    return Selection(group["rows"][:].astype(np.int64), group["type_id"][:].astype(np.int32),
-                     group["partner_type"][:].astype(np.int32), group["partner_row"][:].astype(np.int64),
-                     dict(group.attrs))
+    stored = read_artefact(root, SELECTION, layout.selection_path(name, model, side, lang), label=name)
+    return Selection(*(stored[member].astype(dtype) for member, dtype in SELECTION.arrays.items()),
+                     dict(stored.attrs))

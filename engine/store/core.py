@@ -1,6 +1,6 @@
 """Opening, initialising and inspecting a Zarr v3 store of word activations.
 
-An artefact (a group) is trusted only when its ``complete`` attr is true; that attr is always written last.
+Artefacts (groups with a ``complete`` attr) are read and written through :mod:`engine.store.artefacts`.
 """
 
 from __future__ import annotations
@@ -154,6 +154,13 @@ def read_strings(root: zarr.Group, name: str) -> list[str]:
     return [str(v) for v in root[name][:]]
 
 
+def read_sentences(root: zarr.Group, lang: str) -> list[list[str]]:
+    """The store's word-tokenized sentences of ``lang`` (the corpus section is the run's one copy of the text)."""
+    if not root.attrs.get("corpus_complete"):
+        raise StoreError("the store's corpus section is incomplete; re-run extract or align to rewrite it")
+    return [text.split(" ") if text else [] for text in read_strings(root, layout.corpus_path(lang))]
+
+
 def write_array_1d(group: Any, name: str, values: np.ndarray, dtype: str) -> None:
     """Write a 1-D array (chunks of at most 65,536 rows), replacing any previous one."""
     values = np.asarray(values, dtype=dtype)
@@ -181,30 +188,9 @@ def read_rows(array: Any, rows: Any, *, points: bool = False) -> np.ndarray:
 
 def _span(rows: Any) -> str:
     if isinstance(rows, slice):
-        return f"{rows.start or 0}:{rows.stop}"
+        return f"{rows.start or 0}:{'end' if rows.stop is None else rows.stop}"
     rows = np.asarray(rows)
     return f"{int(rows.min())}..{int(rows.max())}" if rows.size else "(none)"
-
-
-def open_complete(root: Any, name: str, what: str, hint: str) -> Any:
-    """The group ``name``, refusing a missing or incomplete one (``what`` and ``hint`` go into the message)."""
-    if name not in root:
-        raise StoreError(f"store has no {what} ({name!r}); {hint}")
-    group = root[name]
-    if not group.attrs.get("complete"):
-        raise StoreError(f"{what} {name!r} is incomplete (interrupted run?); {hint}")
-    return group
-
-
-def open_activations(root: zarr.Group, model: str, side: str, lang: str) -> zarr.Group:
-    """The activation group of one model × side × language; refuses an incomplete one."""
-    name = layout.activations_path(model, side, lang)
-    if name not in root:
-        raise StoreError(f"store has no activations for model={model!r} side={side!r} lang={lang!r}")
-    group = root[name]
-    if not group.attrs.get("complete"):
-        raise StoreError(f"activations {name!r} are incomplete (interrupted extraction?); re-run extract")
-    return group
 
 
 def store_info(path: str | Path) -> dict[str, Any]:
@@ -224,13 +210,13 @@ def store_info(path: str | Path) -> dict[str, Any]:
         },
         "activations": [],
     }
-    if "activations" not in root:
+    if layout.ACTIVATIONS not in root:
         return info
-    for model_name, model_group in sorted(root["activations"].groups()):
+    for model_name, model_group in sorted(root[layout.ACTIVATIONS].groups()):
         for side, side_group in sorted(model_group.groups()):
             for lang, group in sorted(side_group.groups()):
                 gattrs = dict(group.attrs)
-                done = group["shard_done"][:] if "shard_done" in group else np.zeros(0, np.uint8)
+                done = group[layout.SHARD_DONE][:] if layout.SHARD_DONE in group else np.zeros(0, np.uint8)
                 info["activations"].append(
                     {
                         "model": model_name,

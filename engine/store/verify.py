@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.errors import StoreError
 from engine.files import remove_write_debris
+from engine.store import layout
 from engine.store.core import open_store
 
 log = logging.getLogger(__name__)
@@ -68,19 +69,20 @@ def _nodes(path: Path) -> tuple[list[str], list[Damage]]:
 
 def _flags(root: Any, name: str) -> tuple[np.ndarray, int, bool] | None:
     """For an activation layer array: its group's shard_done flags, extraction shard rows, completeness."""
-    if not name.startswith("activations/") or not name.rsplit("/", 1)[-1].startswith("layer_"):
+    if layout.section(name) != layout.ACTIVATIONS or not layout.is_layer_name(name.rsplit("/", 1)[-1]):
         return None
     group = root[name.rsplit("/", 1)[0]]
-    if "shard_done" not in group:
+    if layout.SHARD_DONE not in group:
         return None
-    done = group["shard_done"]
+    done = group[layout.SHARD_DONE]
     return np.asarray(done[:]).astype(bool), int(done.attrs.get("shard_rows") or 1), bool(group.attrs.get("complete"))
 
 
 def _check_array(root: Any, path: Path, name: str) -> list[Damage]:
     array = root[name]
     shape = tuple(int(n) for n in array.shape)
-    if not shape or 0 in shape or name.endswith("/shard_done"):  # a missing done flag only means "recompute"
+    # a missing done flag only means "recompute"
+    if not shape or 0 in shape or name.rsplit("/", 1)[-1] == layout.SHARD_DONE:
         return []
     sharded = getattr(array, "shards", None) is not None
     block = tuple(int(n) for n in (array.shards if sharded else array.chunks))
@@ -158,16 +160,16 @@ def _owner(root: Any, name: str) -> str:
 
 
 def _repair_one(root: Any, item: Damage, actions: list[str]) -> None:
-    top = item.array.split("/", 1)[0]
-    if top in ("corpus", "vocab"):
+    top = layout.section(item.array)
+    if top in (layout.CORPUS, layout.VOCAB):
         root.attrs["corpus_complete"] = False
         actions.append(f"{item.array}: corpus section marked for rewriting")
         return
-    if top in ("words", "missing"):  # the row plan of an extraction: that whole group is redone
-        rest = item.array.split("/", 1)[1].rsplit("/", 1)[0]
-        for prefix in ("activations", "words", "missing"):
-            if f"{prefix}/{rest}" in root:
-                del root[f"{prefix}/{rest}"]
+    if top in (layout.WORDS, layout.MISSING):  # the row plan of an extraction: that whole group is redone
+        rest = layout.extraction_of(item.array)
+        for prefix in layout.EXTRACTION_SECTIONS:
+            if layout.extraction_group(prefix, rest) in root:
+                del root[layout.extraction_group(prefix, rest)]
         actions.append(f"{item.array}: extraction {rest} removed (its row plan is damaged); it is redone whole")
         return
     if item.array not in root:  # removed with its extraction group above
@@ -178,23 +180,27 @@ def _repair_one(root: Any, item: Damage, actions: list[str]) -> None:
         shard_rows = flags[1]
         shards = list(range(item.rows[0] // shard_rows, -(-item.rows[1] // shard_rows)))
         for shard in shards:
-            group["shard_done"][shard] = 0
+            group[layout.SHARD_DONE][shard] = 0
         group.attrs["complete"] = False
         actions.append(f"{item.array}: extraction shards {shards} marked for recomputation")
         return
     owner = _owner(root, item.array)
     _incomplete(root, owner)
     actions.append(f"{item.array}: {owner} marked incomplete")
-    if top in ("links", "dictionaries"):  # the pair is re-aligned: what was selected from its links too
-        pair = owner.split("/", 1)[1]
-        for other in (f"links/{pair}", f"dictionaries/{pair}"):
+    if top in (layout.LINKS, layout.DICTIONARIES):  # the pair is re-aligned: what was selected from its links too
+        pair = layout.pair_of(owner)
+        src, _, tgt = pair.partition("-")
+        for other in (layout.links_path(src, tgt), layout.dictionary_path(src, tgt)):
             _incomplete(root, other)
-        for sub in _artefacts(root, f"selections/calign-{pair}"):
-            if _incomplete(root, sub):
-                actions.append(f"{sub}: marked incomplete (selected from the links of {pair})")
-        for sub in _artefacts(root, "clusters"):
-            if f"/calign-{pair}/" in f"/{sub}/" and _incomplete(root, sub):
-                actions.append(f"{sub}: marked incomplete (clusters a selection of {pair})")
+        names = layout.calign_selections_of_pair(pair)
+        for name in sorted(names):
+            for sub in _artefacts(root, f"{layout.SELECTIONS}/{name}"):
+                if _incomplete(root, sub):
+                    actions.append(f"{sub}: marked incomplete (selected from the links of {pair})")
+        for section, what in ((layout.CLUSTERS, "clusters"), (layout.ALIGNMENTS, "aligns")):
+            for sub in _artefacts(root, section):
+                if names & set(sub.split("/")) and _incomplete(root, sub):
+                    actions.append(f"{sub}: marked incomplete ({what} a selection of {pair})")
 
 
 def repair_store(path: str | Path, damage: list[Damage] | None = None) -> list[str]:

@@ -13,6 +13,7 @@ from engine.cluster import (
     read_conceptx,
 )
 from engine.errors import ConfigError, InputDataError, StoreError
+from engine.select import Selection, write_selection
 from engine.store import layout, open_store
 
 MODEL, SIDE, LAYER = "me5-small", "encoder", 6
@@ -23,11 +24,10 @@ def selection(me5_store):
     """A stored selection 'every3' (every third row of en and de), as the selection stage would write it."""
     root = open_store(me5_store, mode="r+")
     for lang in ("en", "de"):
-        n = root[layout.words_path(MODEL, SIDE, lang)]["type_id"].shape[0]
-        group = root.require_group(layout.selection_path("every3", MODEL, SIDE, lang))
-        rows = np.arange(0, n, 3, dtype=np.int64)
-        group.create_array("rows", shape=rows.shape, dtype="int64", overwrite=True)[:] = rows
-        group.attrs["complete"] = True
+        type_id = np.asarray(root[layout.words_path(MODEL, SIDE, lang)]["type_id"][:])
+        rows = np.arange(0, type_id.shape[0], 3, dtype=np.int64)
+        none = np.full(rows.shape, -1)
+        write_selection(root, "every3", MODEL, SIDE, lang, Selection(rows, type_id[rows], none, none))
     return "every3"
 
 
@@ -68,7 +68,8 @@ def test_joint_space_with_selection_and_conceptx_export(me5_store, selection, tm
     assert stored.clustering.n == sum(p["n"] for p in parts)
 
     path = tmp_path / "joint.txt"
-    count = export_conceptx(root, path, model=MODEL, side=SIDE, layer=LAYER, space="joint-en-de", k=15)
+    space = layout.cluster_space(["en", "de"], selection)  # the one spelling of a space of a selection's rows
+    count = export_conceptx(root, path, model=MODEL, side=SIDE, layer=LAYER, space=space, k=15)
     assert count == stored.clustering.n  # every row: no P[:-1]
     lines = path.read_text(encoding="utf-8").splitlines()
     first = lines[0].split("|||")

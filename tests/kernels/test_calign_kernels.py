@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import BabelscopeError
 from kernels import calign as kc
+from kernels.errors import KernelError
 from tests.kernels import brute
 
 
@@ -83,10 +83,10 @@ def test_random_permutations_are_seeded_permutations():
 
 def test_bad_inputs_name_the_parameter_and_both_numbers():
     message = r"cols of membership must be in \[0, 3\); got 'values in \[0, 3\]'"
-    with pytest.raises(BabelscopeError, match=message):
+    with pytest.raises(KernelError, match=message):
         kc.membership(np.array([0, 1]), np.array([0, 3]), 2, 3)
     a = kc.membership(np.array([0]), np.array([0]), 1, 2)
-    with pytest.raises(BabelscopeError, match="shapes of match_counts"):
+    with pytest.raises(KernelError, match="shapes of match_counts"):
         kc.match_counts(a, a, a)
 
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from engine.cluster.store import cluster_space
+from engine.cluster.stage import cluster_space
 from engine.config import validate_config
 from engine.errors import StoreError
 from engine.schedule import run_pipeline

@@ -10,7 +10,8 @@ import pandas as pd
 from engine.corpus import Corpus
 from engine.metrics import CalignResult, TypeClusters, calign
 from engine.select import Selection, write_selection
-from engine.store import init_store, layout
+from engine.store import init_store, layout, write_artefact
+from engine.store.artefacts import CLUSTERING
 
 LAYERS = [0, 1, 2, 3, 4]
 PAIRS = [("en", "de"), ("en", "ar")]
@@ -100,9 +101,9 @@ def _labels(words: list[str], concept_of: dict[str, int], layer: int) -> np.ndar
 
 
 def _write_labels(root, layer: int, space: str, labels: np.ndarray, selection: str, parts) -> None:
-    group = root.require_group(layout.clusters_path(MODEL, SIDE, layer, space, K))
-    group.create_array("labels", shape=labels.shape, dtype="int32", overwrite=True)[:] = labels
-    group.attrs.update({"K": K, "selection": selection, "parts": parts, "complete": True})
+    write_artefact(root, CLUSTERING, layout.clusters_path(MODEL, SIDE, layer, space, K),
+                   {"labels": labels, "centroids": np.zeros((K, 4), dtype=np.float32)},
+                   {"K": K, "selection": selection, "parts": parts})
 
 
 def crafted_store(folder: Path) -> tuple[Path, dict[int, CalignResult]]:
@@ -123,6 +124,9 @@ def crafted_store(folder: Path) -> tuple[Path, dict[int, CalignResult]]:
         words = root.require_group(layout.words_path(MODEL, SIDE, lang))
         for key, values in (("type_id", type_id), ("sentence", sentence), ("position", position)):
             words.create_array(key, shape=values.shape, dtype="int32", overwrite=True)[:] = values
+        # the extraction's group (no vectors needed here): its words are trusted once it is complete
+        root.require_group(layout.activations_path(MODEL, SIDE, lang)).attrs.update(
+            {"n_rows": int(type_id.shape[0]), "complete": True})
         rows = np.flatnonzero(position > 0).astype(np.int64)  # CALIGN rows: not the first word
         none = np.full(rows.shape, -1)
         write_selection(root, "calign-en-de", MODEL, SIDE, lang, Selection(rows, type_id[rows], none, none))

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from engine.errors import ConfigError, StoreError
+from engine.metrics.store import write_alignment
 from engine.report.concepts import build_concepts, concept_rows
 from engine.report.tables import validate_concepts
-from engine.store import layout, open_store
+from engine.store import layout, open_store, read_artefact, write_artefact
+from engine.store.artefacts import CLUSTERING
 from tests.report.helpers import EN, MODEL, SIDE, K, crafted_store
 
 
@@ -74,22 +76,27 @@ def test_joint_space_words_carry_their_language(crafted):
         layout.words_path(MODEL, SIDE, "de")]["type_id"].shape[0]
 
 
-def test_concept_rows_hook_finds_the_scheduler_space_names(crafted, tmp_path):
+def test_concept_rows_read_the_run_spaces_and_the_stored_alignment(crafted):
     store, results = crafted
-    rows = concept_rows(open_store(store), {"model": MODEL, "side": SIDE, "layer": 1, "src": "en", "tgt": "de",
-                                            "k": K}, results[1])
-    assert {(r["lang"], r["other"]) for r in rows} == {("en", "de"), ("de", "en")}
-    root = open_store(store, mode="r+")  # the scheduler stores clusters at {selection}/{lang}
+    root = open_store(store, mode="r+")  # a run stores its clusterings at {selection}/{lang}, and CALIGN's alignment
+    selection = layout.calign_selection("en", "de")
     for lang in ("en", "de"):
-        source = root[layout.clusters_path(MODEL, SIDE, 1, lang, K)]
-        group = root.require_group(layout.clusters_path(MODEL, SIDE, 1, f"calign-en-de/{lang}", K))
-        group.create_array("labels", shape=source["labels"].shape, dtype="int32")[:] = source["labels"][:]
-        group.attrs.update(dict(source.attrs))
-    moved = concept_rows(root, {"model": MODEL, "side": SIDE, "layer": 1, "src": "en", "tgt": "de", "k": K},
-                         results[1])
-    assert [r["top_words"] for r in moved] == [r["top_words"] for r in rows]
-    with pytest.raises(StoreError, match="no clustering of en from selection 'calign-en-de'"):
-        concept_rows(root, {"model": MODEL, "side": SIDE, "layer": 2, "src": "en", "tgt": "de", "k": K}, None)
+        source = read_artefact(root, CLUSTERING, layout.clusters_path(MODEL, SIDE, 1, lang, K))
+        write_artefact(root, CLUSTERING, layout.clusters_path(MODEL, SIDE, 1, layout.cluster_space([lang], selection),
+                                                              K), source.arrays, source.attrs)
+    write_alignment(root, {"forward": results[1].forward, "backward": results[1].backward}, model=MODEL, side=SIDE,
+                    layer=1, selection=selection, k=K, attrs={})
+    rows = concept_rows(root, model=MODEL, sides=(SIDE, SIDE), layer=1, src="en", tgt="de", k=K)
+    assert {(r["lang"], r["other"]) for r in rows} == {("en", "de"), ("de", "en")}
+    expected = build_concepts(root, model=MODEL, side=SIDE, layer=1, k=K, calign={("en", "de"): results[1]})
+    for column in ("lang", "cluster", "top_words", "aligned_to", "aligned", "n_tokens", "examples"):
+        assert [r[column] for r in rows] == expected[column].tolist(), column
+    np.testing.assert_allclose([r["match_share"] for r in rows], expected["match_share"])
+    with pytest.raises(StoreError, match="store has no concept alignment 'alignments/tiny/encoder/layer_2/"):
+        concept_rows(root, model=MODEL, sides=(SIDE, SIDE), layer=2, src="en", tgt="de", k=K)
+    del root[layout.clusters_path(MODEL, SIDE, 1, layout.cluster_space(["de"], selection), K)]
+    with pytest.raises(StoreError, match="store has no clustering 'clusters/tiny/encoder/layer_1/calign-en-de/de/k8'"):
+        concept_rows(root, model=MODEL, sides=(SIDE, SIDE), layer=1, src="en", tgt="de", k=K)
 
 
 def test_refusals(crafted):

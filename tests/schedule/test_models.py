@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.config import ModelSpec
-from engine.schedule import tasks
+from engine.schedule import models
 
 CPU = torch.device("cpu")
 
@@ -17,26 +17,26 @@ CPU = torch.device("cpu")
 @pytest.fixture(autouse=True)
 def _nothing_kept():
     """Each test starts and ends with no model kept by this thread."""
-    tasks.release_worker_model()
+    models.release_worker_model()
     yield
-    tasks.release_worker_model()
+    models.release_worker_model()
 
 
 def test_model_is_kept_between_tasks_and_released(tiny_models):
     spec = ModelSpec(name=str(tiny_models["bert"]))
-    first = tasks._worker_model(spec, CPU, True)
-    assert tasks._worker_model(spec, CPU, True) is first
-    assert tasks._worker_model(spec, CPU, False) is first  # weights also serve a tokenizer-only request
-    tasks.release_worker_model()
-    again = tasks._worker_model(spec, CPU, True)
+    first = models.kept_model(spec, CPU, True)
+    assert models.kept_model(spec, CPU, True) is first
+    assert models.kept_model(spec, CPU, False) is first  # weights also serve a tokenizer-only request
+    models.release_worker_model()
+    again = models.kept_model(spec, CPU, True)
     assert again is not first and again.model is not None
 
 
 def test_tokenizer_only_model_is_not_served_for_weights(tiny_models):
     spec = ModelSpec(name=str(tiny_models["xlmr"]))
-    plan = tasks._worker_model(spec, CPU, False)
+    plan = models.kept_model(spec, CPU, False)
     assert plan.model is None
-    full = tasks._worker_model(spec, CPU, True)
+    full = models.kept_model(spec, CPU, True)
     assert full is not plan and full.model is not None
 
 
@@ -46,20 +46,20 @@ def test_a_model_saved_again_in_place_is_loaded_again(tiny_models, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(tiny_models["bert"], folder)
     spec = ModelSpec(name=str(folder))
-    first = tasks._worker_model(spec, CPU, True)
+    first = models.kept_model(spec, CPU, True)
     config = folder / "config.json"
     stat = config.stat()
     os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert tasks._worker_model(spec, CPU, True) is not first
+    assert models.kept_model(spec, CPU, True) is not first
 
 
 def test_threads_never_share_a_model(tiny_models):
     spec = ModelSpec(name=str(tiny_models["bert"]))
-    mine = tasks._worker_model(spec, CPU, True)
+    mine = models.kept_model(spec, CPU, True)
     theirs = []
-    thread = threading.Thread(target=lambda: (theirs.append(tasks._worker_model(spec, CPU, True)),
-                                              tasks.release_worker_model()))
+    thread = threading.Thread(target=lambda: (theirs.append(models.kept_model(spec, CPU, True)),
+                                              models.release_worker_model()))
     thread.start()
     thread.join()
     assert theirs and theirs[0] is not mine
-    assert tasks._worker_model(spec, CPU, True) is mine
+    assert models.kept_model(spec, CPU, True) is mine

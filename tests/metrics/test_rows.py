@@ -8,7 +8,7 @@ import pytest
 
 from engine.errors import ConfigError
 from engine.metrics import TypeClusters, calign, colap
-from engine.report.rows import calign_rows, colap_rows
+from engine.metrics.rows import calign_rows, colap_rows
 from engine.report.tables import validate_curves, validate_results
 
 

@@ -11,9 +11,12 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConfigError, param_message
-from engine.metrics import CalignDirection, CalignResult, ColapResult, Curve, Significance, significance
+from engine.metrics.calign import CalignDirection, CalignResult
+from engine.metrics.colap import ColapResult
+from engine.metrics.curves import Curve
+from engine.metrics.significance import Significance, significance
 
-__all__ = ["calign_rows", "colap_rows"]
+__all__ = ["calign_rows", "colap_rows", "jsonable_rows"]
 
 Rows = list[dict[str, Any]]
 
@@ -116,3 +119,18 @@ def colap_rows(result: ColapResult, *, model: str, side: str, layer: int, src: s
            "seed": result.params.get("seed") if seed is None else seed,
            "n_points": n_points, "n_clusters": result.n_clusters, "n_degenerate": result.n_single_language}
     return [row], _curve_rows(key, "colap", "joint", curve)
+
+
+def jsonable_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows with NaN -> None and NumPy scalars -> Python values, so they survive the JSON task cache."""
+    out = []
+    for row in rows:
+        clean = {}
+        for name, value in row.items():
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, float) and value != value:
+                value = None
+            clean[name] = value
+        out.append(clean)
+    return out
