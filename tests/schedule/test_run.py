@@ -124,3 +124,43 @@ def test_unreachable_scheduler_is_named(tiny_models, links_file, tmp_path):
     address = f"tcp://127.0.0.1:{_free_port()}"
     with pytest.raises(ConfigError, match=f"no Dask scheduler answers at '{address}'"):
         run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "none", address), progress=False)
+
+
+def test_calign_across_encoder_and_decoder_sides_end_to_end(tiny_models, links_file, tmp_path):
+    """select.calign.side_pairs [[encoder, decoder]]: the CALIGN set pairs English encoder states with German
+    decoder states; the run clusters each language on its own side and measures them against each other."""
+    from engine.dictionary.store import read_store_dictionary
+    from engine.metrics import TypeClusters, calign
+    from engine.select import read_selection
+    from engine.store import layout, open_store
+
+    data = make_config(tiny_models["t5"], links_file, tmp_path, "mixed", ks=(6,)).model_dump(mode="json")
+    data["extract"]["sides"] = ["encoder", "decoder"]
+    data["select"]["calign"]["side_pairs"] = [["encoder", "decoder"]]
+    summary = run_pipeline(validate_config(data), progress=False)
+    results = results_of(summary.run_dir)
+    calign_rows = results[results["metric"] == "calign"]
+    assert set(calign_rows["side"]) == {"encoder-decoder"}
+    assert set(results[results["metric"] == "colap"]["side"]) == {"encoder", "decoder"}
+    assert sorted(calign_rows["layer"].unique()) == [0, 1, 2]
+
+    root = open_store(tmp_path / "mixed.zarr")
+    selection = layout.calign_selection("en", "de", "encoder", "decoder")
+    assert selection == "calign-en-de-encoder-decoder"
+    clusters = {}
+    for lang, side in (("en", "encoder"), ("de", "decoder")):
+        labels = root[layout.clusters_path("tiny", side, 1, layout.cluster_space([lang], selection), 6)]["labels"][:]
+        chosen = read_selection(root, selection, "tiny", side, lang)
+        clusters[lang] = TypeClusters.from_tokens(labels, chosen.type_id, n_clusters=6,
+                                                  vocab=[str(w) for w in root[layout.vocab_path(lang)][:]])
+    spec = validate_config(data).metrics.calign
+    direct = calign(clusters["en"], clusters["de"], read_store_dictionary(root, "en", "de"), theta=spec.theta,
+                    top_n=spec.top_n, min_types=spec.min_types, size_ratio=spec.size_ratio, repeats=0)
+    row = calign_rows[(calign_rows["layer"] == 1) & (calign_rows["direction"] == "forward")].iloc[0]
+    assert row["value"] == pytest.approx(direct.forward.value)
+    assert row["n_points"] == len(read_selection(root, selection, "tiny", "encoder", "en"))
+
+    from engine.report.tables import read_run_tables
+
+    concepts = read_run_tables(summary.run_dir).concepts
+    assert set(concepts["side"]) == {"encoder-decoder"} and set(concepts["lang"]) == {"en", "de"}

@@ -115,7 +115,7 @@ def test_two_real_runs_on_one_store(tiny_models, bible_links, tmp_path):
     """Two `babelscope run` processes on one store: the second is refused naming the first, which finishes."""
     import yaml
 
-    from .helpers import config_data
+    from tests.reliability.helpers import config_data
 
     config_file = tmp_path / "both.yaml"
     config_file.write_text(yaml.safe_dump(config_data(tiny_models["bert"], bible_links, tmp_path, "both")))
