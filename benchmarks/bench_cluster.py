@@ -10,7 +10,8 @@ torch with its distance product on ``torch.mm`` (MKL) instead of oneDNN (:mod:`e
 "zarr read once" is the default for a store selection under the memory budget; "zarr stream" forces the
 out-of-core path.
 
-    python benchmarks/bench_cluster.py                  # 400 verses en+de (~21k rows), K = 100 and 400
+    python benchmarks/bench_cluster.py                  # 400 verses en+de (~21k rows), K = 100 and 400, then the
+                                                        # full-size rows: n = 50k and 200k, K = 400 and 1000
     python benchmarks/bench_cluster.py --k 1000 --verses 400 --device cuda
     python benchmarks/bench_cluster.py --smoke          # tiny, only to keep the script working
 """
@@ -21,6 +22,7 @@ import argparse
 import logging
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +209,75 @@ def shared_start(x: np.ndarray, k: int, seed: int) -> np.ndarray:
         return initial_centers(source, k, "k-means++", np.random.default_rng(seed), torch.device("cpu"))
 
 
+def gemm_rate(k: int, d: int, repeats: int = 5) -> float:
+    """Measured GFLOP/s of the CPU distance product on one thread: a Lloyd block [rows, d] x [d, k] (bias
+    included), the kernel k-means runs, best of ``repeats`` passes over 32 blocks."""
+    import torch
+
+    from engine.cluster.source import block_rows_for
+    from engine.gemm import affine
+
+    rows = block_rows_for(k)
+    x = torch.randn(32 * rows, d)
+    weight, bias = torch.randn(k, d), torch.randn(k)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for lo in range(0, x.shape[0], rows):
+                affine(x[lo:lo + rows], weight, bias)
+            best = min(best, time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(before)
+    return 2.0 * x.shape[0] * d * k / best / 1e9
+
+
+def full_size(x_all: np.ndarray, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """At the sizes a whole-Bible run clusters: s/iteration of torch and sklearn from the same start (fixed
+    iterations, one thread each), torch's GFLOP/s against the measured GEMM rate, and whole fits from each
+    side's own seeded start over several seeds (torch's start share and final inertia gap)."""
+    from threadpoolctl import threadpool_limits
+
+    from engine.cluster import fit
+
+    rows = []
+    rng = np.random.default_rng(args.seed)
+    for n in args.full_rows:
+        x = x_all[np.sort(rng.choice(len(x_all), min(n, len(x_all)), replace=False))]
+        for k in args.full_k:
+            start = fit(x, k, backend="torch", device="cpu", init="k-means||", seed=args.seed, max_iter=1).centroids
+            common = {"init": start, "max_iter": args.full_iterations, "tol": 0.0}
+            runs = {name: partial(fit, x, k, backend=name, device="cpu", **common) for name in ("sklearn", "torch")}
+            with threadpool_limits(1):
+                best = _interleaved(runs, args.repeats)
+            rate = gemm_rate(k, x.shape[1])
+            sk, to = best["sklearn"][1], best["torch"][1]
+            per_iter = {name: seconds / max(result.n_iter, 1) for name, (seconds, result) in best.items()}
+            gflops = 2.0 * len(x) * k * x.shape[1] / per_iter["torch"] / 1e9
+            rows.append({"n": len(x), "K": k, "what": "same start, fixed iterations", "iterations": to.n_iter,
+                         "sklearn_s_per_iter": per_iter["sklearn"], "torch_s_per_iter": per_iter["torch"],
+                         "speed_vs_sklearn": per_iter["sklearn"] / per_iter["torch"],
+                         "torch_gflops": gflops, "gemm_gflops": rate, "share_of_gemm": gflops / rate,
+                         "inertia_vs_sklearn": to.inertia / sk.inertia - 1.0})
+            log.info("n=%d K=%d: %s", len(x), k, rows[-1])
+            for seed in range(args.full_seeds):
+                with threadpool_limits(1):
+                    began = time.perf_counter()
+                    ref = fit(x, k, backend="sklearn", device="cpu", seed=seed, tol=args.tol)
+                    ref_s = time.perf_counter() - began
+                    began = time.perf_counter()
+                    ours = fit(x, k, backend="torch", device="cpu", seed=seed, tol=args.tol)
+                    ours_s = time.perf_counter() - began
+                rows.append({"n": len(x), "K": k, "what": f"own start, seed {seed} ({ours.params['init']})",
+                             "iterations": ours.n_iter, "sklearn_fit_s": ref_s, "torch_fit_s": ours_s,
+                             "speed_vs_sklearn": ref_s / ours_s, "start_share": ours.info["init_seconds"] / ours_s,
+                             "inertia_vs_sklearn": ours.inertia / ref.inertia - 1.0})
+                log.info("n=%d K=%d seed %d: %s", len(x), k, seed, rows[-1])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, only to keep the script working")
@@ -221,11 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=212, help="the released reference's random_state")
     parser.add_argument("--device", default="auto", help="cpu | auto (adds CUDA rows when a GPU is present)")
     parser.add_argument("--store", type=Path, default=None, help="store to (re)use; default results/")
+    parser.add_argument("--full-verses", type=int, default=3800, help="verses of the full-size store (~220k rows)")
+    parser.add_argument("--full-rows", type=int, nargs="*", default=[50_000, 200_000],
+                        help="rows of the full-size section (none: skip it)")
+    parser.add_argument("--full-k", type=int, nargs="+", default=[400, 1000])
+    parser.add_argument("--full-iterations", type=int, default=10)
+    parser.add_argument("--full-seeds", type=int, default=3, help="seeds of the own-start fits at full size")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
     if args.smoke:
         args.verses, args.k, args.repeats, args.max_iter = 12, [8], 1, 20
+        args.full_verses, args.full_rows, args.full_k, args.full_iterations, args.full_seeds = 12, [300], [4], 2, 1
     folder = Path(args.out) if args.out else RESULTS
     store = args.store or folder / f"cluster-me5-{'-'.join(args.languages)}-{args.verses}v-l{args.layer}.zarr"
     build_store(store, args.verses, args.layer, args.languages)
@@ -236,16 +314,26 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     for k in args.k:
         rows += bench_k(x, arrays, k, args, reasons)
+    full: list[dict[str, Any]] = []
+    if args.full_rows:
+        big = folder / f"cluster-me5-{'-'.join(args.languages)}-{args.full_verses}v-l{args.layer}.zarr"
+        build_store(big, args.full_verses, args.layer, args.languages)
+        full = full_size(load_rows(big, args.layer, args.languages)[0], args)
     columns = ["K", "backend", "device", "data", "n_iter", "s_per_iter", "speed_vs_sklearn", "total_s",
                "inertia", "inertia_vs_sklearn_pct"]
     print(f"{x.shape[0]} rows x {x.shape[1]} (me5-small layer {args.layer}, {'+'.join(args.languages)}, "
           f"{args.verses} verses); same start, tol={args.tol}; best of {args.repeats} interleaved rounds\n")
     print(markdown_table(rows, columns))
+    if full:
+        print(f"\nfull size (me5-small layer {args.layer}, {args.full_verses} verses, rows sampled; one thread):\n")
+        print(markdown_table(full, ["n", "K", "what", "iterations", "sklearn_s_per_iter", "torch_s_per_iter",
+                                    "sklearn_fit_s", "torch_fit_s", "speed_vs_sklearn", "torch_gflops",
+                                    "gemm_gflops", "share_of_gemm", "start_share", "inertia_vs_sklearn"]))
     skipped = {name: why for name, why in reasons.items() if why}
     for name, why in skipped.items():
         print(f"\nnot run: {name} ({why})")
     path = write_result("cluster", {"smoke": args.smoke, "args": {k: str(v) for k, v in vars(args).items()},
-                                    "n": int(x.shape[0]), "d": int(x.shape[1]), "rows": rows,
+                                    "n": int(x.shape[0]), "d": int(x.shape[1]), "rows": rows, "full_size": full,
                                     "skipped": skipped}, args.out)
     log.info("wrote %s", path)
     return 0

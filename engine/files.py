@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,25 @@ def write_error(path: str | Path, exc: OSError) -> StoreError:
     """A :class:`StoreError` naming ``path`` and the system's reason (``No space left on device``, ...)."""
     reason = exc.strerror or type(exc).__name__
     return StoreError(f"cannot write {str(path)!r}: {reason} (errno {exc.errno}); nothing there is marked complete")
+
+
+#: what a run writes besides the activations (selections, clusterings, tables, cache), and slack
+SPACE_SLACK_BYTES = 512 * 2**20
+
+
+def check_free_space(path: str | Path, required: int, what: str) -> None:
+    """Refuse, before anything is written, when the disk holding ``path`` has less room than ``required`` bytes
+    (plus :data:`SPACE_SLACK_BYTES`) for ``what``; the message gives both numbers."""
+    folder = Path(path)
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    needed = required + SPACE_SLACK_BYTES
+    if needed > free:
+        raise StoreError(f"not enough disk space for {what}: about {needed / 1e9:.1f} GB required, "
+                         f"{free / 1e9:.1f} GB available on the disk of {str(path)!r}; free space, or set "
+                         f"store.path to a larger disk")
+    log.info("disk space for %s: %.1f GB required, %.1f GB available", what, needed / 1e9, free / 1e9)
 
 
 @contextmanager

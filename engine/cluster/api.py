@@ -42,7 +42,15 @@ log = logging.getLogger(__name__)
 REFERENCE_SEED = 212
 BACKENDS = backends.BACKENDS
 INITS = ("auto", "k-means++", "k-means||")
-PARALLEL_INIT_ROWS = 100_000  # init="auto": k-means|| above this many streamed rows, else k-means++
+# init="auto": k-means|| from K = PARALLEL_INIT_K centres with at least PARALLEL_INIT_ROWS_PER_K rows each on
+# average, or above PARALLEL_INIT_ROWS streamed rows; else greedy k-means++. Greedy k-means++ reads every row
+# once per centre, so its share of a fit grows with K (measured on me5-small layer-6 rows, one thread: 35-49 % of
+# the fit at n=100k, K=400; ~50 % at n=50k, K=1000); k-means|| (one K-sized candidate draw per round, 5 rounds)
+# took 7-16 % there, final inertia within 0.5 % of scikit-learn's own k-means++ fit over 3 seeds
+# (benchmarks/README.md). With few rows per centre, k-means++ is cheap anyway.
+PARALLEL_INIT_K = 200
+PARALLEL_INIT_ROWS_PER_K = 50
+PARALLEL_INIT_ROWS = 100_000
 
 
 @dataclass
@@ -168,8 +176,10 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
     read once when within the memory budget, else streamed by ``torch`` and never loaded whole; see
     :mod:`engine.cluster.source`), or a list of ``(array, rows | None)`` parts concatenated in
     order (a joint space of several languages). ``tol`` is relative to the mean per-feature variance, as in
-    scikit-learn. ``init``: ``auto`` | ``k-means++`` | ``k-means||`` | float array [k, d] of initial centres
-    (then a single run). ``whiten``: False, True, or the number of principal components to keep.
+    scikit-learn. ``init``: ``auto`` (k-means|| from K = 200 with 50 rows a centre, or for more than 100k
+    streamed rows, else greedy k-means++; see ``PARALLEL_INIT_K``) | ``k-means++`` | ``k-means||`` | float
+    array [k, d] of initial centres (then a single run); the torch backend runs the seeded starts itself,
+    sklearn and cuML theirs. ``whiten``: False, True, or the number of principal components to keep.
     ``prune`` (torch only): skip rows whose nearest centre provably did not move (Hamerly bounds). Off by
     default: on 384-d me5 vectors most rows sit near a boundary, so it saved too little to pay its bookkeeping.
     Returns labels int32 [n], centroids float32 [k, d], inertia, n_iter, backend, seconds.
@@ -195,9 +205,10 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
             raise ConfigError(param_message("whiten", "fit", f"True, False or a component count <= d={src.raw_dim}",
                                             whiten))
     k = check_k(k, src.n)
-    init_name = _check_init(init, k, src, whiten)
+    _check_init(init, k, src, whiten)
     torch_device = resolve_cluster_device(device)
     name = choose_backend(backend, torch_device, src, dask_client)
+    init_name = _resolve_init(init, k, src, name)
     if name == "sklearn" and torch_device.type != "cpu":
         if device != "auto":
             raise ConfigError(param_message("device", "fit", "'cpu' or 'auto' for backend 'sklearn' "
@@ -220,18 +231,28 @@ def _cpu() -> Any:
     return torch.device("cpu")
 
 
-def _check_init(init: Any, k: int, src: RowSource, whiten: bool | int) -> str:
+def _check_init(init: Any, k: int, src: RowSource, whiten: bool | int) -> None:
     if isinstance(init, np.ndarray):
         d = src.raw_dim if whiten is False else (src.raw_dim if whiten is True else int(whiten))
         if init.shape != (k, d) or not np.all(np.isfinite(init)):
             raise ConfigError(param_message("init", "fit", f"a finite array of shape (K={k}, d={d})",
                                             f"array of shape {init.shape}"))
-        return "array"
-    if not isinstance(init, str) or init not in INITS:
+    elif not isinstance(init, str) or init not in INITS:
         raise ConfigError(param_message("init", "fit", "one of " + ", ".join(INITS) + " or an array [K, d]", init))
-    if init == "auto":
-        return "k-means||" if src.streamed and src.n > PARALLEL_INIT_ROWS else "k-means++"
-    return init
+
+
+def _resolve_init(init: Any, k: int, src: RowSource, backend: str) -> str:
+    """The start a fit makes (recorded in its params): ``array``, or the seeded method ``auto`` resolves to for
+    ``backend`` (scikit-learn seeds itself with k-means++, faiss with random rows, cuML with k-means||)."""
+    if isinstance(init, np.ndarray):
+        return "array"
+    if init != "auto":
+        return init
+    if backend == "torch":
+        parallel = (k >= PARALLEL_INIT_K and src.n >= PARALLEL_INIT_ROWS_PER_K * k) or \
+            (src.streamed and src.n > PARALLEL_INIT_ROWS)
+        return "k-means||" if parallel else "k-means++"
+    return {"cuml": "k-means||", "faiss": "random"}.get(backend, "k-means++")
 
 
 def _fit(src: RowSource, k: int, name: str, device: Any, init: Any, init_name: str, started: float, *,

@@ -161,7 +161,7 @@ def run_faiss(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n
     if isinstance(init, np.ndarray):
         model.train(data, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
     else:
-        if init != "auto":
+        if init not in ("auto", "random"):
             log.info("faiss ignores init=%r (it starts from random rows)", init)
         model.train(data)
     distances, labels = model.index.search(data, 1)

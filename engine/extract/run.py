@@ -24,14 +24,16 @@ from engine.extract.stage import (
     finish_extraction,
     group_specs,
     open_extraction,
+    requested_layers,
     summary_of,
 )
+from engine.files import check_free_space
 from engine.store import layout
 from engine.store.core import read_sentences
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GroupPlan", "Loader", "extract_range", "finish_group", "plan_group", "run_extraction"]
+__all__ = ["GroupPlan", "Loader", "check_space", "extract_range", "finish_group", "plan_group", "run_extraction"]
 
 #: ``(spec, device, weights) -> LoadedModel``: :func:`load_model`, or a worker's cache of it
 Loader = Callable[[ModelSpec, Any, bool], LoadedModel]
@@ -43,10 +45,11 @@ def _load(spec: ModelSpec, device: Any, weights: bool) -> LoadedModel:
 
 @dataclass(frozen=True)
 class GroupPlan:
-    """A planned extraction: its store shards and the layers it stores."""
+    """A planned extraction: its store shards, the layers it stores, and the bytes its unwritten shards take."""
 
     n_shards: int
     layers: list[int]
+    pending_bytes: int = 0
 
 
 def _devices(group: GroupSpec) -> tuple[Any, Any]:
@@ -77,7 +80,32 @@ def plan_group(root: Any, group: GroupSpec, load: Loader = _load, *, overwrite: 
     if job is None:
         stored = root[group.names[0]]
         return GroupPlan(int(stored[layout.SHARD_DONE].shape[0]), [int(layer) for layer in stored.attrs["layers"]])
-    return GroupPlan(job.n_shards, job.layers)
+    todo = 1.0 - float(job.done[:].mean()) if job.n_shards else 0.0
+    pending = int(job.plan.n_rows * loaded.hidden_size * 2 * len(job.layers) * todo)  # float16
+    return GroupPlan(job.n_shards, job.layers, pending)
+
+
+def _pending_estimate(root: Any, group: GroupSpec, loaded: LoadedModel, overwrite: bool) -> int:
+    """Bytes a group still writes, before it is planned: none when complete, else its unwritten shards (a
+    group planned already) or one float16 row per corpus word of every requested layer (an upper bound)."""
+    name = group.names[0]
+    if name in root and not overwrite:
+        stored = root[name]
+        if stored.attrs.get("complete") is True:
+            return 0
+        if layout.SHARD_DONE in stored:
+            done = stored[layout.SHARD_DONE][:]
+            layers = len(stored.attrs.get("layers", []))
+            rows = int(stored[layout.layer_name(stored.attrs["layers"][0])].shape[0]) if layers else 0
+            return int(rows * loaded.hidden_size * 2 * layers * (1.0 - float(done.mean())))
+    layers = len(requested_layers(group.extract, loaded.n_layers.get(group.side, 0), loaded.spec.name))
+    words = sum(len(sentence) for sentence in read_sentences(root, group.lang))
+    return words * loaded.hidden_size * 2 * layers
+
+
+def check_space(store: Any, plans: list[GroupPlan]) -> None:
+    """Refuse before any shard is written when the store's disk cannot take what ``plans`` still write."""
+    check_free_space(store, sum(p.pending_bytes for p in plans), f"the activations of store {str(store)!r}")
 
 
 def extract_range(root: Any, group: GroupSpec, first: int, stop: int, load: Loader = _load, *,
@@ -120,7 +148,12 @@ def run_extraction(config: Config, *, overwrite: bool = False, progress: bool = 
         def kept(_spec: ModelSpec, _device: Any, _weights: bool, loaded: LoadedModel = loaded) -> LoadedModel:
             return loaded
 
-        for group in (g for g in groups if g.model == spec):
+        mine = [g for g in groups if g.model == spec]
+        for group in mine:
+            _check_side(loaded, group)
+        check_free_space(config.store.path, sum(_pending_estimate(root, g, loaded, overwrite) for g in mine),
+                         f"the activations of store {str(config.store.path)!r}")
+        for group in mine:
             started = time.perf_counter()
             plan = plan_group(root, group, kept, overwrite=overwrite)
             n_shards, words = extract_range(root, group, 0, plan.n_shards, kept, progress=progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,12 +21,47 @@ from engine.schedule.tasks import TaskContext
 log = logging.getLogger(__name__)
 
 
-def _bar(total: int, progress: bool) -> tqdm:
-    return tqdm(total=total, desc="run", unit="task", disable=not progress, leave=True)
+LOG_EVERY_S = 60.0  # a run logs where it is this often (and whenever a stage finishes), bar or no bar
 
 
-def _postfix(bar: tqdm, done: Counter, totals: Counter) -> None:
-    bar.set_postfix_str(" ".join(f"{s} {done[s]}/{totals[s]}" for s in totals))
+class Progress:
+    """A task bar on a terminal, and a log line (``run.log`` too) every :data:`LOG_EVERY_S` seconds and at the end
+    of each stage: tasks done per stage, elapsed time and the time left at the pace so far."""
+
+    def __init__(self, stages: list[str], progress: bool):
+        self.totals, self.done = Counter(stages), Counter()
+        self.bar = tqdm(total=len(stages), desc="run", unit="task", disable=not progress, leave=True)
+        self.started = self.logged = time.perf_counter()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.close()
+
+    def line(self) -> str:
+        return " ".join(f"{s} {self.done[s]}/{self.totals[s]}" for s in self.totals)
+
+    def step(self, stage: str) -> None:
+        self.done[stage] += 1
+        self.bar.set_postfix_str(self.line())
+        self.bar.update()
+        now = time.perf_counter()
+        if now - self.logged >= LOG_EVERY_S or self.done[stage] == self.totals[stage]:
+            self.logged = now
+            finished, total = sum(self.done.values()), sum(self.totals.values())
+            elapsed = now - self.started
+            left = elapsed / finished * (total - finished) if finished else float("nan")
+            log.info("run: %d/%d tasks (%s), %s elapsed, about %s left at this pace", finished, total, self.line(),
+                     _clock(elapsed), _clock(left))
+
+
+def _clock(seconds: float) -> str:
+    if seconds != seconds:
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 def context(config: Config) -> TaskContext:
@@ -37,13 +73,10 @@ def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
     """Every task in this process, in topological order."""
     ctx = context(config)
     results: dict[str, dict[str, Any]] = {}
-    totals, done = Counter(t.stage for t in graph), Counter()
-    with _bar(len(graph), progress) as bar:
+    with Progress([t.stage for t in graph], progress) as bar:
         for task in graph:
             results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
-            done[task.stage] += 1
-            _postfix(bar, done, totals)
-            bar.update()
+            bar.step(task.stage)
     return results
 
 
@@ -110,10 +143,9 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
             futures[task.dask_key] = client.submit(
                 task.fn, ctx, *task.args, task.key, *[futures[d] for d in task.deps], key=task.dask_key,
                 pure=False, priority=task.priority, resources={"GPU": 1} if (gpus and task.gpu) else None)
-        stage_of = {key: key.split("-", 1)[0] for key in futures}
-        totals, done = Counter(stage_of.values()), Counter()
+        stage_of = {task.dask_key: task.stage for task in graph}
         results: dict[str, dict[str, Any]] = {}
-        with _bar(len(graph), progress) as bar:
+        with Progress([task.stage for task in graph], progress) as bar:
             for future in as_completed(list(futures.values())):
                 try:
                     results[future.key] = future.result()
@@ -121,7 +153,5 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
                     for other in futures.values():
                         other.cancel()
                     raise
-                done[stage_of[future.key]] += 1
-                _postfix(bar, done, totals)
-                bar.update()
+                bar.step(stage_of[future.key])
     return results

@@ -45,7 +45,7 @@ def _prepare(config: Config) -> tuple[str, dict[tuple[str, str, str], Any]]:
     each extraction planned (arrays created), so shard tasks only fill rows. Returns the corpus hash and the
     plan (store shards, layers) of every model × side × language."""
     from engine.corpus import load_corpus
-    from engine.extract import group_specs, plan_group
+    from engine.extract import check_space, group_specs, plan_group
     from engine.material import resolve_material_model
     from engine.schedule.models import kept_model
     from engine.store import init_store
@@ -55,6 +55,7 @@ def _prepare(config: Config) -> tuple[str, dict[tuple[str, str, str], Any]]:
     corpus = load_corpus(config.corpus)
     root = init_store(config.store.path, corpus)
     plans = {(g.model.key, g.side, g.lang): plan_group(root, g, kept_model) for g in group_specs(config)}
+    check_space(config.store.path, list(plans.values()))
     return corpus.content_hash(), plans
 
 
