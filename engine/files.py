@@ -45,18 +45,19 @@ def write_error(path: str | Path, exc: OSError) -> StoreError:
     return StoreError(f"cannot write {str(path)!r}: {reason} (errno {exc.errno}); nothing there is marked complete")
 
 
-#: what a run writes besides the activations (selections, clusterings, tables, cache), and slack
-SPACE_SLACK_BYTES = 512 * 2**20
+#: room kept for what a run writes besides the activations (selections, clusterings, tables, cache): a fixed
+#: part and a share of the activations
+SPACE_SLACK_BYTES, SPACE_SLACK_SHARE = 64 * 2**20, 0.05
 
 
 def check_free_space(path: str | Path, required: int, what: str) -> None:
     """Refuse, before anything is written, when the disk holding ``path`` has less room than ``required`` bytes
-    (plus :data:`SPACE_SLACK_BYTES`) for ``what``; the message gives both numbers."""
+    (plus :data:`SPACE_SLACK_BYTES` and :data:`SPACE_SLACK_SHARE`) for ``what``; the message gives both numbers."""
     folder = Path(path)
     while not folder.exists():
         folder = folder.parent
     free = shutil.disk_usage(folder).free
-    needed = required + SPACE_SLACK_BYTES
+    needed = int(required * (1.0 + SPACE_SLACK_SHARE)) + SPACE_SLACK_BYTES
     if needed > free:
         raise StoreError(f"not enough disk space for {what}: about {needed / 1e9:.1f} GB required, "
                          f"{free / 1e9:.1f} GB available on the disk of {str(path)!r}; free space, or set "

@@ -1,8 +1,10 @@
-"""A full disk and a read-only output folder: a clear error naming the path, nothing marked complete, and
-once the disk has room again the run resumes to the uninterrupted result. Uses real tmpfs mounts (root)."""
+"""A disk too small for the run (refused before extraction, with both numbers), a disk that fills during the
+run, and a read-only output folder: a clear error naming the path, nothing marked complete, and once the disk
+has room again the run resumes to the uninterrupted result. Uses real tmpfs mounts (root)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -45,9 +47,46 @@ def _remount(point, options: str) -> None:
     subprocess.run(["mount", "-o", f"remount,{options}", str(point)], check=True)
 
 
-def test_full_disk_is_named_and_the_run_resumes_once_there_is_room(tiny_models, bible_links, tmp_path, tmpfs,
-                                                                   reference):
-    disk = tmpfs(1)  # the corpus fits, the activations (about 2 MB) do not
+def test_short_disk_is_refused_before_extraction_and_the_run_resumes_once_there_is_room(
+        tiny_models, bible_links, tmp_path, tmpfs, reference):
+    disk = tmpfs(1)  # the corpus fits, the activations (about 2 MB) and the run's slack do not
+    data = config_data(tiny_models["bert"], bible_links, disk, "short")
+    data["run"]["dir"] = str(tmp_path / "short")
+    config = validate_config(data)
+    with pytest.raises(StoreError) as info:
+        run_pipeline(config, progress=False)
+    assert re.fullmatch(rf"not enough disk space for the activations of store '{disk}/short.zarr': about "
+                        rf"0\.\d GB required, 0\.\d GB available on the disk of '{disk}/short.zarr'; free space, "
+                        rf"or set store.path to a larger disk", str(info.value)), str(info.value)
+    groups = store_info(disk / "short.zarr")["activations"]
+    assert groups and not any(group["complete"] or group["shards_done"] for group in groups)
+
+    _remount(disk, "size=128m")
+    summary = run_pipeline(config, progress=False)
+    arrays, results = reference
+    got = stored_arrays(disk / "short.zarr")
+    for name, values in arrays.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+    pd.testing.assert_frame_equal(results_of(summary.run_dir), results)
+
+
+def test_disk_filling_during_the_run_is_named_and_the_run_resumes_once_there_is_room(
+        tiny_models, bible_links, tmp_path, tmpfs, reference, monkeypatch):
+    import engine.extract.run as extract_run
+
+    disk = tmpfs(96)  # passes the check at the start; then another writer fills the disk
+    ballast = disk / "ballast"
+    real = extract_run.check_free_space
+
+    def check_then_fill(*args, **kwargs):
+        real(*args, **kwargs)
+        import shutil
+
+        free = shutil.disk_usage(disk).free
+        with open(ballast, "wb") as fh:
+            fh.write(b"\0" * max(0, free - 256 * 1024))
+
+    monkeypatch.setattr(extract_run, "check_free_space", check_then_fill)
     data = config_data(tiny_models["bert"], bible_links, disk, "full")
     data["run"]["dir"] = str(tmp_path / "full")
     config = validate_config(data)
@@ -60,7 +99,8 @@ def test_full_disk_is_named_and_the_run_resumes_once_there_is_room(tiny_models, 
     assert groups and not any(group["complete"] for group in groups)
     assert check_store(disk / "full.zarr") == []  # what is flagged written reads back whole
 
-    _remount(disk, "size=64m")
+    monkeypatch.setattr(extract_run, "check_free_space", real)
+    ballast.unlink()
     summary = run_pipeline(config, progress=False)
     arrays, results = reference
     got = stored_arrays(disk / "full.zarr")

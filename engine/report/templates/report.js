@@ -9,6 +9,7 @@
   function setStatus(state, text) {
     if (status.dataset.status === "error") { return; }
     status.dataset.status = state;
+    status.dataset.readyMs = String(Math.round(performance.now()));  /* since navigation started */
     status.textContent = text;
   }
 
