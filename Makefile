@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 CONFIG ?= configs/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev browser freedict bench bench-smoke gpu-check lint clean
+.PHONY: run test install install-dev browser freedict bench bench-smoke gpu-check gpu-bundle lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,12 +53,25 @@ bench: install-dev
 bench-smoke: install-dev
 	$(PY) benchmarks/run.py --smoke
 
-# On a GPU machine: the `gpu` test lane (CuPy kernels vs their NumPy twins, CUDA k-means) and the benchmarks
-# (with the GPU section: GEMM peak, Lloyd TFLOP/s, store write GB/s).
-gpu-check: install-dev
-	$(PIP) install -q -e '.[gpu-cu12]'
-	$(PY) -m pytest -m gpu $(PYTEST_ARGS)
-	$(PY) benchmarks/run.py --only metrics cluster extract gpu
+# On a GPU machine: the `gpu` test lane under BABELSCOPE_REQUIRE_GPU=1 (a skip is a failure; CuPy kernels vs
+# NumPy, CUDA k-means) and bench_gpu (GEMM peaks, Lloyd share of peak, cuML/FAISS, kernels, extraction), one
+# report in benchmarks/results/gpu-check/ and the verdict last. It stops within seconds where there is no GPU.
+# Its own venv sees the node's packages (a CUDA torch, CuPy); GPU_BUNDLE=dir installs offline from
+# `make gpu-bundle`'s folder instead of the registry. Never the CPU torch wheel of .venv.
+GPU_VENV := .venv-gpu
+GPU_PY := $(GPU_VENV)/bin/python
+GPU_BUNDLE ?=
+
+gpu-check:
+	@$(PYTHON) benchmarks/gpu_lane.py preflight --hardware
+	test -x $(GPU_PY) || $(PYTHON) -m venv --system-site-packages $(GPU_VENV)
+	$(GPU_PY) benchmarks/gpu_lane.py install $(if $(GPU_BUNDLE),--bundle $(GPU_BUNDLE))
+	BABELSCOPE_REQUIRE_GPU=1 $(GPU_PY) benchmarks/gpu_lane.py check $(if $(GPU_BUNDLE),--bundle $(GPU_BUNDLE)) \
+	  $(PYTEST_ARGS)
+
+# On a connected machine: what an offline GPU node (Python 3.12, CUDA torch, CuPy) lacks, <= 64 MiB.
+gpu-bundle: install-dev
+	$(PY) benchmarks/gpu_lane.py bundle gpu-bundle
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -43,7 +43,7 @@ def _bare_forward(loaded, config, sentences, dtype) -> float:
     """Seconds for the same batches through the model, keeping every hidden state, storing nothing."""
     import torch
 
-    from engine.extract.forward import _pad
+    from engine.extract.forward import pad_batch
     from engine.extract.plan import make_batches, plan_sentences
 
     plans = plan_sentences(loaded.tokenizer, sentences, 0, loaded.max_tokens, "window")
@@ -53,7 +53,7 @@ def _bare_forward(loaded, config, sentences, dtype) -> float:
     start = time.perf_counter()
     with torch.inference_mode(), torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
         for batch in batches:
-            ids, mask = _pad([s.input_ids for s in batch], pad, torch.device("cpu"))
+            ids, mask = pad_batch([s.input_ids for s in batch], pad, torch.device("cpu"))
             loaded.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
     return time.perf_counter() - start
 

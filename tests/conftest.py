@@ -12,20 +12,35 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``gpu`` tests on machines without CUDA, with the reason."""
-    try:
-        import torch
+from tests.lanes import OPTIONAL, REQUIRE_GPU, cupy_device, torch_cuda
 
-        has_cuda = torch.cuda.is_available()
-    except ImportError:  # pragma: no cover
-        has_cuda = False
-    if has_cuda:
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``gpu`` tests skip with the reason where the GPU they need is absent (``cupy`` ones by CuPy's own
+    device check, the others by torch's); under ``BABELSCOPE_REQUIRE_GPU=1`` (``make gpu-check``) they fail."""
+    if "gpu" not in item.keywords:
         return
-    skip = pytest.mark.skip(reason="needs a CUDA device (torch.cuda.is_available() is False)")
-    for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+    reason = cupy_device() if "cupy" in item.keywords else torch_cuda()
+    if reason is None:
+        return
+    if REQUIRE_GPU:
+        pytest.fail(f"BABELSCOPE_REQUIRE_GPU is set: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under BABELSCOPE_REQUIRE_GPU a ``gpu`` test may only skip for a missing optional extra (cuML, faiss on the
+    GPU, dask-cuda: reasons starting ``optional:``); any other skip is a failure, so the lane cannot pass
+    without running on a GPU."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (REQUIRE_GPU and report.skipped and "gpu" in item.keywords):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if not reason.removeprefix("Skipped: ").startswith(OPTIONAL):
+        report.outcome = "failed"
+        report.longrepr = f"BABELSCOPE_REQUIRE_GPU is set, and this gpu test skipped: {reason}"
 
 
 @pytest.fixture(scope="session")

@@ -78,7 +78,7 @@ def _taps(layer_list: torch.nn.ModuleList, layers: list[int], captured: dict[int
             handle.remove()
 
 
-def _pad(rows: list[np.ndarray], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(rows: list[np.ndarray], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(r) for r in rows)
     ids = np.full((len(rows), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -101,10 +101,10 @@ def hidden_states(
     """Hidden states ``{layer: [B, T, H]}`` of the requested layers for ``batch``, and the padded width T."""
     full = max(layers) == n_layers
     encdec = getattr(model.config, "is_encoder_decoder", False)
-    ids, mask = _pad([seg.input_ids for seg in batch], pad_id, device)
+    ids, mask = pad_batch([seg.input_ids for seg in batch], pad_id, device)
     kwargs: dict[str, Any] = {}
     if side == "decoder":
-        src, src_mask = _pad([seg.source_ids for seg in batch], pad_id, device)
+        src, src_mask = pad_batch([seg.source_ids for seg in batch], pad_id, device)
         start = torch.full((ids.shape[0], 1), decoder_start_id, dtype=ids.dtype, device=device)
         decoder_ids = torch.cat([start, ids[:, :-1]], dim=1)  # shift right: position i sees labels < i
         kwargs = {"input_ids": src, "attention_mask": src_mask, "decoder_input_ids": decoder_ids,

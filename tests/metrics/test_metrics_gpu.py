@@ -9,6 +9,7 @@ from engine.metrics import TypeClusters, calign, colap
 
 
 @pytest.mark.gpu
+@pytest.mark.cupy
 @pytest.mark.parametrize("size_ratio", [0.0, 1.0])
 def test_calign_on_cuda_equals_cpu(size_ratio):
     pytest.importorskip("cupy")
@@ -25,6 +26,7 @@ def test_calign_on_cuda_equals_cpu(size_ratio):
 
 
 @pytest.mark.gpu
+@pytest.mark.cupy
 def test_colap_on_cuda_equals_cpu():
     pytest.importorskip("cupy")
     rng = np.random.default_rng(2)
