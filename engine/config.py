@@ -227,7 +227,8 @@ class MetricsSpec(_Section):
 
 
 class RunSpec(_Section):
-    """The scheduler: ``local`` (LocalCluster), ``cuda`` (dask-cuda), ``sync`` (in process), or ``tcp://host:port``."""
+    """The scheduler: ``local`` (LocalCluster), ``cuda`` (one GPU worker per GPU, plus CPU workers), ``sync`` (in
+    process), or ``tcp://host:port``; see :mod:`engine.schedule.placement`."""
 
     scheduler: str = "local"
     dir: Path = Path("runs/default")  # results, report, cache and log

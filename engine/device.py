@@ -36,13 +36,24 @@ def resolve_device(spec: str = "auto"):
     return device
 
 
+def native_bf16(device) -> bool:
+    """Whether the GPU ``device`` computes in bfloat16 natively (compute capability 8.0, Ampere, or later). Asked
+    of that device, not of the thread's current one, and not counting emulation (what
+    ``torch.cuda.is_bf16_supported()`` would, on older cards, at float32 speed or worse)."""
+    import torch
+
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return tuple(torch.cuda.get_device_capability(index)) >= (8, 0)
+
+
 def resolve_compute_dtype(spec: str, device):
-    """``auto`` = float32 on CPU (fidelity to the reference), bfloat16 on CUDA (float16 where bf16 is absent)."""
+    """``auto`` = float32 on CPU (fidelity to the reference), bfloat16 on CUDA (float16 where the GPU has no
+    native bfloat16)."""
     import torch
 
     if spec == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.bfloat16 if native_bf16(device) else torch.float16
         return torch.float32
     table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
     if spec not in table:
@@ -76,5 +87,15 @@ def array_module(device: str, owner: str) -> ModuleType:
     except ImportError as exc:
         raise BackendUnavailableError(f"device={device!r} of {owner} needs CuPy, which is not importable ({exc}); "
                                       f"{INSTALL_HINT}") from exc
-    cupy.cuda.Device(int(device.partition(":")[2] or 0)).use()
     return cupy
+
+
+def array_device(xp: ModuleType, device: str):
+    """The context the metric kernels run in: for CuPy, GPU ``cuda:N`` (the N-th visible device; ``cuda`` and
+    ``auto``: the current one) made current only inside it, so the thread's current device, which torch relies
+    on, is left as it was; for NumPy, nothing."""
+    import contextlib
+
+    if xp.__name__ != "cupy" or not device.startswith("cuda:"):
+        return contextlib.nullcontext()
+    return xp.cuda.Device(int(device.partition(":")[2]))

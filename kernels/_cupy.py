@@ -9,7 +9,8 @@ import numpy as np
 
 from kernels.errors import KernelUnavailableError
 
-INSTALL_HINT = "install babelscope[gpu-cu12] (cupy-cuda12x) on a machine with a CUDA device"
+INSTALL_HINT = ("install the CuPy of your CUDA (babelscope[gpu-cu13]: cupy-cuda13x; babelscope[gpu-cu12]: "
+                "cupy-cuda12x) on a machine with a CUDA device")
 
 
 def require_cupy() -> ModuleType:

@@ -6,7 +6,7 @@ Backends (``backend=``):
   ConceptX code used ``random_state=212`` (our default seed, :data:`REFERENCE_SEED`).
 * ``torch`` — our Lloyd loop (:mod:`engine.cluster.torch_kmeans`) on CPU or CUDA; streams row chunks from a
   Zarr array, so the rows need not fit in memory.
-* ``cuml`` — RAPIDS cuML on one GPU; multi-GPU ``cuml.dask`` when a dask-cuda ``dask_client`` is passed.
+* ``cuml`` — RAPIDS cuML on one GPU (a run puts one clustering on each GPU worker; see engine.schedule).
 * ``faiss`` — optional extra.
 * ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py on 21k me5 rows: from the same start a Lloyd
   iteration ran 1.0-1.65x faster than sklearn's at equal inertia over four runs, faiss 0.8-1.1x, the
@@ -150,14 +150,14 @@ def resolve_cluster_device(spec: Any, owner: str = "fit") -> Any:
     return resolve_device(spec)
 
 
-def choose_backend(backend: str, device: Any, source: RowSource, dask_client: Any = None) -> str:
+def choose_backend(backend: str, device: Any, source: RowSource) -> str:
     """Resolve ``auto`` (logging the choice and why); explicit names pass through."""
     if backend != "auto":
         return backend
-    if dask_client is not None or device.type == "cuda":
+    if device.type == "cuda":
         usable, reason = backends.cuml_usable()
         if usable and not source.streamed:
-            log.info("backend auto -> cuml (%s, rows in memory)", "dask client" if dask_client else "CUDA")
+            log.info("backend auto -> cuml (CUDA, rows in memory)")
             return "cuml"
         why = "rows are streamed from Zarr (only torch streams)" if usable else reason
         log.info("backend auto -> torch on %s (cuml not used: %s)", device, why)
@@ -169,7 +169,7 @@ def choose_backend(backend: str, device: Any, source: RowSource, dask_client: An
 def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_SEED, backend: str = "auto",
         device: str = "auto", n_init: int = 1, max_iter: int = 300, tol: float = 1e-4,
         init: str | np.ndarray = "auto", normalize: bool = False, whiten: bool | int = False,
-        chunk_rows: int = 4096, prune: bool = False, dask_client: Any = None) -> Clustering:
+        chunk_rows: int = 4096, prune: bool = False) -> Clustering:
     """Cluster the rows of ``source`` into ``k`` clusters with k-means.
 
     source: NumPy [n, d] (any float dtype), a zarr.Array [N, d] with optional ``rows`` (int64 [n] indices;
@@ -207,7 +207,7 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
     k = check_k(k, src.n)
     _check_init(init, k, src, whiten)
     torch_device = resolve_cluster_device(device)
-    name = choose_backend(backend, torch_device, src, dask_client)
+    name = choose_backend(backend, torch_device, src)
     init_name = _resolve_init(init, k, src, name)
     if name == "sklearn" and torch_device.type != "cpu":
         if device != "auto":
@@ -220,7 +220,7 @@ def fit(source: SourceLike, k: int, *, rows: Any = None, seed: int = REFERENCE_S
     if name == "cuml" and torch_device.type != "cuda":
         raise BackendUnavailableError("backend 'cuml' of fit needs a CUDA device; got device="
                                       f"{str(torch_device)!r}; {backends.CUML_INSTALL} on a GPU machine")
-    return _fit(src, k, name, torch_device, init, init_name, started, dask_client=dask_client, seed=seed,
+    return _fit(src, k, name, torch_device, init, init_name, started, seed=seed,
                 n_init=n_init, max_iter=max_iter, tol=float(tol), normalize=normalize, whiten=whiten,
                 chunk_rows=chunk_rows, prune=prune)
 
@@ -256,7 +256,7 @@ def _resolve_init(init: Any, k: int, src: RowSource, backend: str) -> str:
 
 
 def _fit(src: RowSource, k: int, name: str, device: Any, init: Any, init_name: str, started: float, *,
-         dask_client: Any, seed: int, n_init: int, max_iter: int, tol: float, normalize: bool,
+         seed: int, n_init: int, max_iter: int, tol: float, normalize: bool,
          whiten: bool | int, chunk_rows: int, prune: bool) -> Clustering:
     """Worker of :func:`fit`: inputs are validated."""
     from engine.cluster.parallel import block_parallel
@@ -268,7 +268,7 @@ def _fit(src: RowSource, k: int, name: str, device: Any, init: Any, init_name: s
         log.info("explicit initial centres: one run (n_init=%d ignored)", n_init)
         n_init = 1
     result = backends.RUNNERS[name](src, k, seed=seed, init=start, n_init=n_init, max_iter=max_iter, tol=tol,
-                                    variance=variance, device=device, prune=prune, dask_client=dask_client)
+                                    variance=variance, device=device, prune=prune)
     seconds = time.perf_counter() - started
     params = {"k": k, "seed": seed, "init": init_name, "n_init": n_init, "max_iter": max_iter, "tol": tol,
               "normalize": normalize, "whiten": whiten, "chunk_rows": chunk_rows, "n": src.n, "d": src.d}

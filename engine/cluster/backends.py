@@ -22,7 +22,8 @@ from engine.errors import BackendUnavailableError
 
 log = logging.getLogger(__name__)
 
-CUML_INSTALL = "install RAPIDS cuML for CUDA 12 (`pip install 'babelscope[gpu-cu12]'`, i.e. cuml-cu12 and dask-cuda)"
+CUML_INSTALL = ("install RAPIDS cuML matching the CUDA of torch (`pip install 'babelscope[gpu-cu13]'`: cuml-cu13, "
+                "beside torch 2.10+; `babelscope[gpu-cu12]`: cuml-cu12, beside a CUDA 12 torch)")
 FAISS_INSTALL = "install faiss (`pip install 'babelscope[faiss]'` for faiss-cpu; faiss-gpu-cu12 for GPUs)"
 
 
@@ -104,45 +105,30 @@ def run_sklearn(source: RowSource, k: int, *, seed: int, init: str | np.ndarray,
                          float(model.inertia_), int(model.n_iter_), int(model.n_iter_) < max_iter)
 
 
+CUML_STARTS = {"k-means++": "scalable-k-means++", "k-means||": "scalable-k-means++", "random": "random"}
+
+
+def cuml_options(k: int, *, seed: int, init: str | np.ndarray, max_iter: int, tol: float,
+                 variance: float) -> dict[str, Any]:
+    """cuML ``KMeans`` keywords for our fit: its own seeded starts are ``scalable-k-means++`` (k-means||) and
+    ``random`` (it has no greedy k-means++, so that name maps to k-means||), or explicit centres; and the same
+    stopping rule as the torch loop: cuVS stops on the summed squared centre shift, an absolute value, so it gets
+    ``tol`` scaled by the mean per-feature variance, as torch does (scikit-learn scales internally)."""
+    start: Any = init if isinstance(init, np.ndarray) else CUML_STARTS.get(init, "scalable-k-means++")
+    return {"n_clusters": k, "init": start, "max_iter": max_iter, "tol": tol * variance, "random_state": seed}
+
+
 def run_cuml(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,
-             tol: float, dask_client: Any = None, **_: Any) -> BackendResult:
-    """cuML ``KMeans`` on one GPU, or ``cuml.dask`` over a dask-cuda cluster when ``dask_client`` is given."""
+             tol: float, variance: float, **_: Any) -> BackendResult:
+    """cuML ``KMeans`` on the current GPU, labels and inertia from the fit itself (no extra passes)."""
     cuml = import_cuml()
-    start: Any = init if isinstance(init, np.ndarray) else ("k-means++" if init == "k-means++"
-                                                             else "scalable-k-means++")
-    params = dict(n_clusters=k, init=start, max_iter=max_iter, tol=tol, random_state=seed)
-    if dask_client is not None:
-        return _run_cuml_dask(source, params, dask_client)
-    model = cuml.KMeans(n_init=n_init, output_type="numpy", **params)
+    options = cuml_options(k, seed=seed, init=init, max_iter=max_iter, tol=tol, variance=variance)
+    model = cuml.KMeans(n_init=1 if isinstance(init, np.ndarray) else n_init, output_type="numpy", **options)
     model.fit(source.materialize())
     labels = np.asarray(model.labels_, dtype=np.int32)
     n_iter = int(getattr(model, "n_iter_", -1))
     return BackendResult(labels, np.asarray(model.cluster_centers_, dtype=np.float32), float(model.inertia_),
-                         n_iter, None if n_iter < 0 else n_iter < max_iter)
-
-
-def _run_cuml_dask(source: RowSource, params: dict[str, Any], client: Any) -> BackendResult:
-    """Multi-GPU k-means: a CuPy-backed Dask array of the rows, partitioned over the client's workers."""
-    try:
-        import cupy
-        import dask.array as da
-        from cuml.dask.cluster import KMeans as DaskKMeans
-    except Exception as exc:
-        raise BackendUnavailableError(f"multi-GPU backend 'cuml' (dask) of fit is unavailable: "
-                                      f"{type(exc).__name__}: {exc}; {CUML_INSTALL}") from exc
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    rows = max(1, -(-source.n // workers))
-    data = da.from_array(source.materialize(), chunks=(rows, source.d)).map_blocks(cupy.asarray)
-    data = client.persist(data)
-    model = DaskKMeans(client=client, **params).fit(data)
-    labels = cupy.asnumpy(model.predict(data).compute()).astype(np.int32)
-    centers = model.cluster_centers_
-    centers = cupy.asnumpy(centers) if hasattr(centers, "__cuda_array_interface__") else np.asarray(centers)
-    inertia = abs(float(model.score(data)))
-    internal = getattr(model, "internal_model", None)
-    n_iter = int(getattr(internal, "n_iter_", -1))
-    return BackendResult(labels, centers.astype(np.float32), inertia, n_iter, None,
-                         {"dask_workers": workers})
+                         n_iter, None if n_iter < 0 else n_iter < max_iter, {"cuml_init": str(options["init"])[:40]})
 
 
 def run_faiss(source: RowSource, k: int, *, seed: int, init: str | np.ndarray, n_init: int, max_iter: int,

@@ -62,12 +62,20 @@ def map_blocks(source: RowSource, block_rows: int, device: Any, fn: Callable[[in
     """``fn(lo, x [m, d], xx [m])`` over the fixed blocks of ``source``, results yielded in block order.
 
     CPU inside :func:`block_parallel` with more than one thread: a persistent pool of that many workers with at
-    most ``2 * threads`` blocks in flight. Otherwise (CUDA, one thread, outside the context): inline, in order.
+    most ``2 * threads`` blocks in flight. Otherwise (CUDA, one thread, outside the context): inline, in order,
+    each block's data requested one block ahead (on CUDA its copy, queued on a side stream, then overlaps the
+    previous block's compute).
     """
     threads = getattr(_LOCAL, "threads", None) or 1
     if torch.device(device).type != "cpu" or threads <= 1:
+        ahead = None
         for lo, job in source.block_jobs(block_rows, device):
-            yield fn(lo, *job())
+            ready = (lo, job())
+            if ahead is not None:
+                yield fn(ahead[0], *ahead[1])
+            ahead = ready
+        if ahead is not None:
+            yield fn(ahead[0], *ahead[1])
         return
     pool = worker_pool(threads)
     pending: deque[Future[T]] = deque()

@@ -265,7 +265,18 @@ class RowSource:
         return fits
 
     def _to_device(self, block: np.ndarray, device: Any, torch: Any) -> Any:
-        tensor = torch.from_numpy(np.ascontiguousarray(block)).to(device=device, dtype=torch.float32)
+        host = torch.from_numpy(np.ascontiguousarray(block))
+        if torch.device(device).type == "cuda":  # pinned, on a copy stream: the copy overlaps the compute queued
+            stream = _copy_stream(torch, device)
+            pinned = host.pin_memory()
+            with torch.cuda.stream(stream):
+                moved = pinned.to(device=device, non_blocking=True)
+            current = torch.cuda.current_stream(device)
+            current.wait_stream(stream)
+            moved.record_stream(current)
+            tensor = moved.to(torch.float32)  # float16 rows cross the bus at half the bytes
+        else:
+            tensor = host.to(device=device, dtype=torch.float32)
         return self.transform.apply_torch(tensor)
 
     def _norms(self, device: Any, block_rows: int, data: Any) -> Any:
@@ -288,6 +299,17 @@ class RowSource:
         if key not in self._device_cache:
             self._device_cache[key] = torch.from_numpy(self._memory).to(device)
         return self._device_cache[key]
+
+
+_COPY_STREAMS: dict[str, Any] = {}
+
+
+def _copy_stream(torch: Any, device: Any) -> Any:
+    """One side stream per GPU for host-to-device copies of streamed rows."""
+    key = str(torch.device(device))
+    if key not in _COPY_STREAMS:
+        _COPY_STREAMS[key] = torch.cuda.Stream(device=device)
+    return _COPY_STREAMS[key]
 
 
 def _slices(data: Any, norms: Any, lo: int, hi: int) -> tuple[Any, Any]:

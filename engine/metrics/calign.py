@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.device import array_module
+from engine.device import array_device, array_module
 from engine.dictionary import Dictionary
 from engine.errors import BabelscopeError, ConfigError, param_message
 from engine.metrics.clusters import TypeClusters
@@ -224,14 +224,15 @@ def calign(src: TypeClusters, tgt: TypeClusters, dictionary: Dictionary | Pairs,
     params = {"theta": float(theta), "top_n": top_n, "min_types": min_types, "size_ratio": float(size_ratio),
               "mode": mode, "repeats": repeats, "seed": seed, "device": device}
     settings = (float(theta), min_types, float(size_ratio), repeats, seed)
-    forward = _direction(xp, src, tgt, forward_pairs, *settings, "forward")
-    backward = None
-    if both_directions:
-        if reverse_dictionary is None:
-            backward_pairs = (forward_pairs[1], forward_pairs[0])
-        else:
-            backward_pairs = dictionary_pairs(reverse_dictionary, tgt, src, top_n, mode)
-        backward = _direction(xp, tgt, src, backward_pairs, *settings, "backward")
+    with array_device(xp, device):
+        forward = _direction(xp, src, tgt, forward_pairs, *settings, "forward")
+        backward = None
+        if both_directions:
+            if reverse_dictionary is None:
+                backward_pairs = (forward_pairs[1], forward_pairs[0])
+            else:
+                backward_pairs = dictionary_pairs(reverse_dictionary, tgt, src, top_n, mode)
+            backward = _direction(xp, tgt, src, backward_pairs, *settings, "backward")
     return CalignResult(forward, backward, params)
 
 

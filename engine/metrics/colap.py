@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.device import array_module
+from engine.device import array_device, array_module
 from engine.errors import BabelscopeError, ConfigError, param_message
 from engine.metrics.curves import COLAP_THETAS, Curve, threshold_curve
 from engine.metrics.significance import (
@@ -154,9 +154,10 @@ def colap(labels, langs, *, languages: Sequence[str] | None = None, n_clusters: 
     if names is not None and len(names) != k:
         raise BabelscopeError(param_message("names", "colap", f"one per cluster ({k})", f"{len(names)} names"))
     xp = array_module(device, "colap")
-    return _colap(xp, labels, langs, k, [str(x) for x in languages] if languages else
-                  [str(i) for i in range(n_langs)], [str(x) for x in names] if names else
-                  [str(i) for i in range(k)], float(theta), repeats, seed, device)
+    with array_device(xp, device):
+        return _colap(xp, labels, langs, k, [str(x) for x in languages] if languages else
+                      [str(i) for i in range(n_langs)], [str(x) for x in names] if names else
+                      [str(i) for i in range(k)], float(theta), repeats, seed, device)
 
 
 def _colap(xp: Any, labels: np.ndarray, langs: np.ndarray, k: int, languages: list[str], names: list[str],

@@ -38,7 +38,8 @@ RESULTS_PARQUET, RESULTS_CSV = "results.parquet", "results.csv"
 CURVES_PARQUET, CONCEPTS_PARQUET, RESULTS_JSON = "curves.parquet", "concepts.parquet", "results.json"
 RUN_FORMAT, RUN_FORMAT_VERSION = "babelscope-run", 1
 VERSION_PACKAGES = ("numpy", "pandas", "pyarrow", "torch", "transformers", "zarr", "dask", "distributed",
-                    "scikit-learn", "matplotlib", "cupy-cuda12x", "cuml-cu12", "eflomal")
+                    "scikit-learn", "matplotlib", "cupy-cuda13x", "cupy-cuda12x", "cuml-cu13", "cuml-cu12",
+                    "eflomal")
 
 _STR = "str"
 _INT = "int"  # required, non-null

@@ -1,21 +1,20 @@
-"""Running a task graph: in process (``sync``) or on Dask (``local`` LocalCluster, ``cuda`` dask-cuda
-LocalCUDACluster with GPU tasks pinned by worker resources, or an existing scheduler by address)."""
+"""Running a task graph: in process (``sync``) or on Dask (``local`` / ``cuda``: a local cluster, with one GPU
+worker per GPU where there are GPUs, see :mod:`engine.schedule.placement`; or an existing scheduler by
+address)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from tqdm.auto import tqdm
 
 from engine.config import Config
-from engine.errors import BabelscopeError, BackendUnavailableError, ConfigError
+from engine.errors import BabelscopeError
 from engine.schedule.graph import Task
+from engine.schedule.placement import dask_client
 from engine.schedule.tasks import TaskContext
 
 log = logging.getLogger(__name__)
@@ -80,69 +79,17 @@ def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
     return results
 
 
-@contextmanager
-def dask_client(config: Config) -> Iterator[tuple[Any, bool]]:
-    """A connected ``distributed.Client`` for the configured scheduler, and whether GPU resources exist."""
-    from distributed import Client, LocalCluster
-
-    scheduler = config.run.scheduler
-    if scheduler.startswith(("tcp://", "tls://", "ucx://")):
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"scheduler of run: no Dask scheduler answers at {scheduler!r} ({exc})") from None
-        try:
-            gpus = any("GPU" in (w.get("resources") or {}) for w in client.scheduler_info()["workers"].values())
-            yield client, gpus
-        finally:
-            client.close()
-        return
-    cluster = None
-    gpus = False
-    if scheduler == "cuda":
-        try:
-            cluster = _cuda_cluster(config)
-            gpus = True
-        except BackendUnavailableError as exc:
-            log.warning("scheduler cuda unavailable, falling back to a LocalCluster: %s", exc)
-    if cluster is None:
-        workers = config.run.n_workers or max(1, os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.WARNING)
-    client = Client(cluster)
-    try:
-        yield client, gpus
-    finally:
-        client.close()
-        cluster.close()
-
-
-def _cuda_cluster(config: Config) -> Any:
-    try:
-        import torch
-        from dask_cuda import LocalCUDACluster
-    except ImportError as exc:
-        raise BackendUnavailableError(f"dask-cuda is not installed ({exc}); pip install 'babelscope[gpu-cu12]'") \
-            from None
-    if not torch.cuda.is_available():
-        raise BackendUnavailableError("no CUDA device is visible (torch.cuda.is_available() is False)")
-    count = torch.cuda.device_count()
-    workers = config.run.n_workers or count
-    return LocalCUDACluster(n_workers=min(workers, count), threads_per_worker=1, resources={"GPU": 1},
-                            dashboard_address=None, silence_logs=logging.WARNING)
-
-
 def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:
     """Submit the graph to Dask; dependencies travel as futures (small summaries), never arrays."""
     from distributed import as_completed
 
     ctx = context(config)
-    with dask_client(config) as (client, gpus):
+    with dask_client(config) as (client, placement):
         futures = {}
         for task in graph:
             futures[task.dask_key] = client.submit(
                 task.fn, ctx, *task.args, task.key, *[futures[d] for d in task.deps], key=task.dask_key,
-                pure=False, priority=task.priority, resources={"GPU": 1} if (gpus and task.gpu) else None)
+                pure=False, priority=task.priority, resources=placement.resources(task.gpu))
         stage_of = {task.dask_key: task.stage for task in graph}
         results: dict[str, dict[str, Any]] = {}
         with Progress([task.stage for task in graph], progress) as bar:

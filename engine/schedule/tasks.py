@@ -7,6 +7,7 @@ A task whose key is cached and whose artefact is still complete returns at once 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any
 
 from engine.schedule.cache import TaskCache
 from engine.schedule.models import kept_model, release_worker_model
+from engine.schedule.placement import WORKER_ENV
 from engine.store import layout
 from engine.store.artefacts import is_complete
 
@@ -62,6 +64,8 @@ def _run(ctx: TaskContext, stage: str, key: str, fresh: Callable[[Payload], bool
     with _threads(ctx.threads):
         payload = compute()
     payload = {**payload, "key": key, "stage": stage, "seconds": round(time.perf_counter() - started, 3)}
+    if os.environ.get(WORKER_ENV):  # where it ran (GPU placement): the worker and the GPUs it sees, in order
+        payload.update(worker=os.environ[WORKER_ENV], visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
     cache.put(stage, key, payload)
     return {**payload, "computed": True}
 
@@ -74,8 +78,11 @@ def task_extract(ctx: TaskContext, group: Any, first: int, stop: int, key: str) 
     root = ctx.root()
 
     def compute() -> Payload:
+        from engine.device import resolve_device
+
         n_shards, n_words = extract_range(root, group, first, stop, kept_model)
-        return {"group": group.names[0], "shards": [first, stop], "computed_shards": n_shards, "words": n_words}
+        return {"group": group.names[0], "shards": [first, stop], "computed_shards": n_shards, "words": n_words,
+                "device": str(resolve_device(group.extract.device))}
 
     return _run(ctx, "extract", key, lambda _: shards_written(root, group, first, stop), compute)
 
@@ -141,7 +148,8 @@ def task_cluster(ctx: TaskContext, spec: Any, model: str, side: str, layer: int,
         stored = cluster_space(root, model=model, side=side, layer=layer, langs=list(langs), k=k,
                                selection=selection, extra_attrs={"cache_key": key}, **fit_options(spec))
         c = stored.clustering
-        return {"path": name, "n": c.n, "inertia": c.inertia, "n_iter": c.n_iter, "backend": c.backend}
+        return {"path": name, "n": c.n, "inertia": c.inertia, "n_iter": c.n_iter, "backend": c.backend,
+                "device": c.device}
 
     return _run(ctx, "cluster", key,
                 lambda _: is_complete(root, name) and root[name].attrs.get("cache_key") == key, compute)

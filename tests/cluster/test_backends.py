@@ -102,3 +102,15 @@ def test_auto_on_cpu_picks_torch_and_logs_why(blobs, caplog):
         result = fit(x[:500], 5, device="cpu")
     assert result.backend == "torch"
     assert "backend auto -> torch on cpu" in caplog.text
+
+
+def test_cuml_gets_our_start_and_stopping_rule():
+    """cuML has no greedy k-means++ (its seeded start is k-means||) and stops on an absolute summed squared
+    centre shift: it gets tol scaled by the data's mean variance, as the torch loop does."""
+    start = np.ones((3, 2), dtype=np.float32)
+    auto = bk.cuml_options(3, seed=7, init="k-means++", max_iter=50, tol=1e-4, variance=2.5)
+    assert auto == {"n_clusters": 3, "init": "scalable-k-means++", "max_iter": 50, "tol": pytest.approx(2.5e-4),
+                    "random_state": 7}
+    assert bk.cuml_options(3, seed=7, init="k-means||", max_iter=5, tol=0.0, variance=1.0)["init"] == \
+        "scalable-k-means++"
+    assert bk.cuml_options(3, seed=7, init=start, max_iter=5, tol=0.0, variance=1.0)["init"] is start
