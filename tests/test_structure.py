@@ -5,6 +5,7 @@ engine/store/layout.py alone. Imports inside functions count; those under ``if T
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -175,7 +176,8 @@ def _strings(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def _spells_a_store_path(text: str) -> bool:
-    return text.startswith(tuple(f"{s}/" for s in SECTIONS)) or text.startswith(("calign-", "layer_")) or \
+    layer_member = re.match(r"layer_(\d|\{|$)", text) is not None  # layer_3, layer_{i}; not layer_norm_eps
+    return text.startswith(tuple(f"{s}/" for s in SECTIONS)) or text.startswith("calign-") or layer_member or \
         text == "shard_done" or any(f" {s}/" in text or f"'{s}/" in text for s in SECTIONS)
 
 
@@ -194,4 +196,6 @@ def test_store_paths_are_spelled_in_the_layout_alone(package):
 def test_the_path_check_finds_a_spelled_path():
     tree = ast.parse('def f(lang):\n    """Reads corpus/{lang}."""\n    return f"selections/calign-{lang}", "x"\n')
     assert [text for _, text in _strings(tree) if _spells_a_store_path(text)] == ["selections/calign-"]
+    assert [t for t in ("layer_", "layer_3", "layer_norm_eps", "layers") if _spells_a_store_path(t)] == \
+        ["layer_", "layer_3"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
