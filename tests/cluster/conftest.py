@@ -22,7 +22,7 @@ def me5_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = validate_config({
         "models": [{"name": "me5-small"}],
         "corpus": {"source": "bible", "languages": ["en", "de"], "count": ME5_VERSES},
-        "extract": {"layers": [6]},
+        "extract": {"layers": [6], "device": "cpu"},
         "store": {"path": str(path)},
     })
     run_extraction(config, progress=False)

@@ -42,7 +42,7 @@ def make_config(model: Path, files: dict[str, str], store: Path, **extract) -> o
     return validate_config({
         "models": [{"name": str(model), "label": "tiny"}],
         "corpus": {"source": "text", "files": files, "pretokenized": True},
-        "extract": {"batch_tokens": 64, **extract},
+        "extract": {"batch_tokens": 64, "device": "cpu", **extract},
         "store": {"path": str(store), "chunk_rows": 8, "shard_rows": 16},
     })
 

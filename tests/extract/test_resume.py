@@ -35,7 +35,7 @@ def config_dict(model, tmp_path, store_name: str, n: int = 60) -> dict:
     return {
         "models": [{"name": str(model), "label": "tiny"}],
         "corpus": {"source": "text", "files": files, "pretokenized": True},
-        "extract": {"batch_tokens": 256, "layers": [0, 2]},
+        "extract": {"batch_tokens": 256, "layers": [0, 2], "device": "cpu"},
         "store": {"path": str(tmp_path / store_name), "chunk_rows": 32, "shard_rows": 64},
     }
 

@@ -22,10 +22,10 @@ def config_data(model, links, tmp_path, name: str, scheduler: str = "sync") -> d
     return {
         "models": [{"name": str(model), "label": "tiny"}],
         "corpus": {"source": "bible", "languages": ["en", "de"], "count": VERSES},
-        "extract": {"batch_tokens": 512},
+        "extract": {"batch_tokens": 512, "device": "cpu"},
         "align": {"links": {"en-de": str(links)}},
-        "cluster": {"ks": [8], "backend": "torch"},
-        "metrics": {"repeats": 5},
+        "cluster": {"ks": [8], "backend": "torch", "device": "cpu"},
+        "metrics": {"repeats": 5, "device": "cpu"},
         "store": {"path": str(tmp_path / f"{name}.zarr"), **STORE},
         "run": {"dir": str(tmp_path / name), "scheduler": scheduler, "report": False,
                 "extract_shards_per_task": 2},

@@ -26,9 +26,10 @@ def make_config(model, links, tmp_path, name: str, scheduler: str = "sync", ks=(
     return validate_config({
         "models": [{"name": str(model), "label": "tiny"}],
         "corpus": {"source": "bible", "languages": ["en", "de"], "count": VERSES},
+        "extract": {"device": "cpu"},  # CPU numerics are what these compare (a GPU host picks bfloat16)
         "align": {"links": {"en-de": str(links)}},
-        "cluster": {"ks": list(ks)},
-        "metrics": {"repeats": 5},
+        "cluster": {"ks": list(ks), "device": "cpu"},
+        "metrics": {"repeats": 5, "device": "cpu"},
         "store": {"path": str(tmp_path / f"{name}.zarr"), **(store or {})},
         "run": {"dir": str(tmp_path / name), "scheduler": scheduler, "report": False, **run},
     })

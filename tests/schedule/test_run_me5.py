@@ -15,7 +15,7 @@ def test_calign_at_the_deepest_layer_beats_the_shuffled_dictionary(tmp_path):
     config = validate_config({
         "models": [{"name": "me5-small"}],
         "corpus": {"source": "bible", "languages": ["en", "de"], "count": 200},
-        "extract": {"layers": [0, 6, 12]},
+        "extract": {"layers": [0, 6, 12], "device": "cpu"},
         "align": {"eflomal": {"n_samplers": 1}},
         "cluster": {"ks": [50]},
         "metrics": {"repeats": 20, "calign": {"theta": 0.5, "top_n": 1, "min_types": 1}},

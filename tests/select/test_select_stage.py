@@ -145,7 +145,7 @@ def test_cli_extract_align_select_with_decoder_side(tiny_models, tmp_path):
                                           encoding="utf-8")
     config = {"models": [{"name": str(tiny_models["t5"]), "label": "tiny"}],
               "corpus": {"source": "text", "files": files, "pretokenized": True},
-              "extract": {"sides": ["encoder", "decoder"], "layers": [0]},
+              "extract": {"sides": ["encoder", "decoder"], "layers": [0], "device": "cpu"},
               "store": {"path": str(tmp_path / "run.zarr")},
               "align": {"links": {"en-de": str(tmp_path / "en-de.links")}},
               "select": {"calign": {"side_pairs": [["encoder", "decoder"]]}}}
