@@ -198,6 +198,7 @@ class ClusterSpec(_Section):
     tol: float = Field(1e-4, ge=0.0)
     normalize: bool = False  # L2-normalise vectors first (off = reference)
     whiten: bool = False  # PCA whitening first (off = reference)
+    prune: bool | Literal["auto"] = "auto"  # Hamerly pruning (torch backend); auto: from 100k rows
 
 
 class CalignMetricSpec(_Section):

@@ -26,7 +26,8 @@ METHODS = ("kmeans", "ward")
 def fit_options(spec: Any) -> dict[str, Any]:
     """The :func:`engine.cluster.fit` keywords of a config's ``cluster`` section (``ks`` aside)."""
     return {"seed": spec.seed, "backend": spec.backend, "device": spec.device, "n_init": spec.n_init,
-            "max_iter": spec.max_iter, "tol": spec.tol, "normalize": spec.normalize, "whiten": spec.whiten}
+            "max_iter": spec.max_iter, "tol": spec.tol, "normalize": spec.normalize, "whiten": spec.whiten,
+            "prune": spec.prune}
 
 
 def space_parts(root: Any, *, model: str, side: str, layer: int, langs: list[str],

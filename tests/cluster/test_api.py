@@ -44,7 +44,7 @@ def test_k_larger_than_selected_rows(tmp_path):
     ({"k": 3, "init": np.zeros((2, 6))}, "init of fit must be a finite array of shape (K=3, d=6); "
                                           "got 'array of shape (2, 6)'"),
     ({"k": 3, "whiten": 7}, "whiten of fit must be True, False or a component count <= d=6; got 7"),
-    ({"k": 3, "prune": "yes"}, "prune of fit must be True or False; got 'yes'"),
+    ({"k": 3, "prune": "yes"}, "prune of fit must be True, False or 'auto'; got 'yes'"),
     ({"k": 3, "device": "gpu"}, "device of fit must be one of auto, cpu, cuda, cuda:N; got 'gpu'"),
 ])
 def test_bad_parameters_use_the_template(kwargs, message):
@@ -87,6 +87,21 @@ def test_defaults_follow_the_reference(caplog):
     assert result.labels.dtype == np.int32 and result.labels.shape == (120,)
     assert result.centroids.dtype == np.float32 and result.centroids.shape == (4, 6)
     assert result.n == 120 and result.k == 4 and result.seconds > 0
+
+
+def test_prune_auto_turns_on_from_its_row_count(monkeypatch, blobs):
+    from engine.cluster import api
+
+    x, _ = blobs
+    start = seeded_centres(x, 12)
+    small = fit(x, 12, init=start)
+    assert small.params["prune"] is False and small.info["prune"] is False
+    monkeypatch.setattr(api, "PRUNE_ROWS", len(x))
+    large = fit(x, 12, init=start)
+    assert large.params["prune"] is True and large.info["prune"] is True
+    np.testing.assert_array_equal(large.labels, small.labels)
+    assert large.inertia == pytest.approx(small.inertia, rel=1e-6)
+    assert fit(x, 12, init=start, backend="sklearn").params["prune"] is False
 
 
 def test_float16_source_is_computed_in_float32():

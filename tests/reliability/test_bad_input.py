@@ -137,7 +137,8 @@ def test_unknown_model_fails_at_once_offline(monkeypatch):
      "run.scheduler: Value error, must be local, cuda, sync or a scheduler address such as tcp://127.0.0.1:8786; "
      "got 'mycluster'"),
     ({"cluster": {"kss": [3]}},
-     "unknown key 'cluster.kss'; allowed keys: backend, device, ks, max_iter, n_init, normalize, seed, tol, whiten"),
+     "unknown key 'cluster.kss'; allowed keys: backend, device, ks, max_iter, n_init, normalize, prune, seed, tol, "
+     "whiten"),
     ({"clusterr": {}},
      "unknown key 'clusterr'; allowed keys: align, cluster, corpus, extract, metrics, models, run, select, store"),
 ])
