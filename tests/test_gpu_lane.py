@@ -85,3 +85,16 @@ def test_bench_gpu_exits_non_zero_without_cuda_in_the_lane(tmp_path):
     plain = subprocess.run([sys.executable, script, "--smoke", "--out", str(tmp_path)], capture_output=True,
                            text=True, timeout=120, env=ENV)
     assert plain.returncode == 0 and "skipped" in plain.stdout
+
+
+def test_the_bundle_leaves_out_the_tokenizer_packages_requirements():
+    """The bundle resolves babelscope's requirements without the tokenizer package (downloaded alone, no deps:
+    its own requirements are 110 MB of classifier and runtime) and always carries what the node lacks."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import gpu_lane
+
+    requirements = gpu_lane._requirements()
+    assert not any(r.startswith("semantra") for r in requirements)
+    assert any(r.startswith("zarr") for r in requirements) and any(r.startswith("pytest") for r in requirements)
+    assert gpu_lane._canonical("Pydantic_Core") == "pydantic-core" == gpu_lane._canonical("pydantic.core")
+    assert {"pydantic-core", "zarr", "dask", "distributed"} <= gpu_lane.NODE_LACKS
