@@ -192,7 +192,7 @@ def _install(bundle_dir: Path) -> dict[str, Any]:
     """Install the bundle with --no-index --no-deps: the bundle is the resolved set less what the node has
     (babelscope's model packages and the tokenizer package's own requirements are left out on purpose)."""
     wheels = sorted(str(p) for p in bundle_dir.glob("*.whl"))
-    done = _pip("install", "--no-index", "--no-deps", *wheels, isolated=False)
+    done = _pip("install", "--no-index", "--no-deps", "--force-reinstall", *wheels, isolated=False)
     return {"ok": done.returncode == 0, "error": done.stderr[-2000:] if done.returncode else ""}
 
 
