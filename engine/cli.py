@@ -121,6 +121,8 @@ def run(
     config: Annotated[Path, typer.Argument(help="YAML config file.")] = Path("configs/default.yaml"),
     set_: SetOption = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace a store of another corpus; redo every extraction of this config.")] = False,
 ) -> None:
     """The whole analysis: extract, align, select, cluster, metrics and report, as one cached task graph."""
     from engine.config import load_config
@@ -128,15 +130,21 @@ def run(
 
     try:
         cfg = load_config(config, set_ or [])
-        summary = run_pipeline(cfg, progress=progress and sys.stderr.isatty())
+        summary = run_pipeline(cfg, progress=progress and sys.stderr.isatty(), overwrite=overwrite)
     except BabelscopeError as exc:
         _fail(exc)
     stages = sorted(set(summary.computed) | set(summary.cached))
     typer.echo("tasks: " + ", ".join(f"{s} {summary.computed.get(s, 0)} computed/{summary.cached.get(s, 0)} cached"
                                      for s in stages))
     typer.echo(f"run folder: {summary.run_dir} ({summary.seconds:.0f} s)")
+    typer.echo(f"store: {cfg.store.path}")
+    if "results.csv" in summary.files:
+        typer.echo(f"results: {summary.files['results.csv']}")
     if "report" in summary.files:
         typer.echo(f"report: {summary.files['report']}")
+    if summary.skipped:
+        typer.echo(f"skipped: {len(summary.skipped)} space(s) with fewer points than K, not clustered "
+                   f"(each is named in {summary.run_dir}/run.log and results.json)")
 
 
 @app.command()

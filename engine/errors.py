@@ -17,6 +17,7 @@ __all__ = [
     "ModelUnavailableError",
     "StoreError",
     "BackendUnavailableError",
+    "TaskFailedError",
     "param_message",
 ]
 
@@ -43,6 +44,10 @@ class StoreError(BabelscopeError):
 
 class BackendUnavailableError(BabelscopeError, ImportError):
     """An optional backend (CUDA, CuPy, cuML, faiss, eflomal) cannot be used; the message says why."""
+
+
+class TaskFailedError(BabelscopeError):
+    """A task of a run raised an unexpected error; the message names the task, run.log holds the traceback."""
 
 
 def param_message(param: str, owner: str, expected: str, value: Any) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ class AlignSummary:
     seconds: float
     n_dictionary_entries: int
     n_dictionary_words: int
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve_pairs(pairs: list[tuple[str, str]] | None, languages: list[str], owner: str = "align.pairs"
@@ -128,8 +129,17 @@ def align_pair(root: Any, src: str, tgt: str, *, method: str = "grow-diag-final-
         write_pharaoh(export_dir / f"{layout.pair_name(src, tgt)}.links", links, src_tokens.n_sentences)
         write_reference(export_dir / f"{layout.pair_name(src, tgt)}.dict.txt", built)
     seconds = time.perf_counter() - started
+    origin = f"links file {str(links_file)!r}" if links_file is not None else source["aligner"]
+    warnings = []
+    if not len(links):
+        warnings.append(f"{layout.pair_name(src, tgt)}: {origin} links no words at all over "
+                        f"{src_tokens.n_sentences} sentence pairs; CALIGN of this pair will find no translations")
+    elif not len(built):
+        warnings.append(f"{layout.pair_name(src, tgt)}: the {len(links)} links of {origin} give an empty "
+                        f"dictionary (no word pair passes align.dictionary); CALIGN of this pair will find no "
+                        f"translations")
     return AlignSummary(src, tgt, src_tokens.n_sentences, len(links), source["aligner"], effective, bool(reused),
-                        seconds, len(built), len(set(built.src)))
+                        seconds, len(built), len(set(built.src)), warnings)
 
 
 def _compute_links(src_tokens: CorpusTokens, tgt_tokens: CorpusTokens, method: str, options: EflomalOptions,

@@ -70,6 +70,12 @@ def cluster_space(store: str | Path | Any, *, model: str, side: str, layer: int,
     return read_clustering(root, model=model, side=side, layer=layer, space=space, k=k)
 
 
+def space_size(root: Any, *, model: str, side: str, layer: int, langs: list[str], selection: str | None) -> int:
+    """How many points a space has (rows of its selection, or every activation row)."""
+    return sum(part.n for _, part in space_parts(root, model=model, side=side, layer=layer, langs=langs,
+                                                        selection=selection))
+
+
 def labels_of(root: Any, *, model: str, side: str, layer: int, langs: list[str], k: int,
               selection: str | None) -> tuple[np.ndarray, dict[str, Any]]:
     """int64 labels [n] of a stored clustering of a space, and its attrs (for the metrics)."""

@@ -105,6 +105,13 @@ def measure_pair(root: Any, unit: MeasureUnit, spec: Any, metrics: list[str], cl
     return {"results": jsonable_rows(results), "curves": jsonable_rows(curves)}
 
 
+def cluster_paths(unit: MeasureUnit, metric: str) -> list[str]:
+    """The store paths of the clusterings ``metric`` reads for ``unit``."""
+    return [layout.clusters_path(unit.model, space.side, unit.layer, layout.cluster_space(list(space.langs),
+                                                                                          space.selection), unit.k)
+            for space in registry.by_name(metric).spaces(unit.src, unit.tgt, unit.sides)]
+
+
 def stores_alignment(metrics: list[str]) -> bool:
     """Whether one of the named metrics stores a per-cluster alignment (which the concept browser shows)."""
     return any(metric.stores_alignment for metric in registry.METRICS if metric.name in metrics)

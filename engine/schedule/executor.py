@@ -12,7 +12,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from engine.config import Config
-from engine.errors import BabelscopeError
+from engine.errors import BabelscopeError, TaskFailedError
 from engine.schedule.graph import Task
 from engine.schedule.placement import dask_client
 from engine.schedule.tasks import TaskContext
@@ -68,13 +68,42 @@ def context(config: Config) -> TaskContext:
     return TaskContext(config.store.path, config.run.dir, config.run.threads_per_task)
 
 
+def task_failed(key: str, exc: BaseException, run_dir: str) -> BaseException:
+    """Log which task failed, in one line; the error to raise: a babelscope error as it is (its message names
+    the input at fault), anything else as a :class:`TaskFailedError` naming the task (traceback in run.log)."""
+    log.error("task %s failed: %s", key, exc if isinstance(exc, BabelscopeError) else f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, BabelscopeError):
+        return exc
+    failed = TaskFailedError(f"task {key} failed: {type(exc).__name__}: {exc} (the traceback is in "
+                             f"{run_dir}/run.log)")
+    return failed
+
+
+def _reraise(error: BaseException, cause: BaseException) -> None:
+    if error is cause:
+        raise error
+    raise error from cause
+
+
+def notice(payload: dict[str, Any]) -> None:
+    """Log (on the client, so in run.log too) what a finished task warns of: a space skipped, an empty alignment."""
+    for warning in payload.get("warnings", []):
+        log.warning("%s", warning)
+    if payload.get("stage") == "cluster" and payload.get("skipped"):
+        log.warning("%s", payload["skipped"])
+
+
 def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:
     """Every task in this process, in topological order."""
     ctx = context(config)
     results: dict[str, dict[str, Any]] = {}
     with Progress([t.stage for t in graph], progress) as bar:
         for task in graph:
-            results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
+            try:
+                results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
+            except Exception as exc:  # noqa: BLE001 - named and re-raised
+                _reraise(task_failed(task.dask_key, exc, ctx.run_dir), exc)
+            notice(results[task.dask_key])
             bar.step(task.stage)
     return results
 
@@ -96,9 +125,10 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
             for future in as_completed(list(futures.values())):
                 try:
                     results[future.key] = future.result()
-                except BabelscopeError:
+                except Exception as exc:  # noqa: BLE001 - named and re-raised
                     for other in futures.values():
                         other.cancel()
-                    raise
+                    _reraise(task_failed(str(future.key), exc, ctx.run_dir), exc)
+                notice(results[future.key])
                 bar.step(stage_of[future.key])
     return results

@@ -8,12 +8,15 @@ depends on it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.config import Config, content_hash
 from engine.schedule import tasks
+
+log = logging.getLogger(__name__)
 
 SidePair = tuple[str, str]
 
@@ -96,6 +99,9 @@ def build_graph(config: Config, corpus_hash: str, plans: dict[tuple[str, str, st
         graph.append(Task("align", f"{src}-{tgt}", tasks.task_align, (config.align, src, tgt), key, priority=1))
         align_keys[(src, tgt)] = key
     if not pairs:
+        log.warning("corpus.languages holds one language (%s): the run extracts its activations and measures "
+                    "nothing, since CALIGN and COLAP compare two languages; add a language to corpus.languages",
+                    ", ".join(languages))
         return graph
     select_key = content_hash({"stage": "select", "extract": sorted(extract_keys), "align": sorted(align_keys.values()),
                                "select": config.select.model_dump(mode="json")})

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine import __version__
 from engine.config import Config
+from engine.errors import BabelscopeError, TaskFailedError
 from engine.files import disk_errors, remove_write_debris, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class RunSummary:
     seconds: float
     stage_seconds: dict[str, float]
     files: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # spaces not clustered (fewer points than K), and why
 
 
 def _versions() -> dict[str, Any]:
@@ -40,7 +42,7 @@ def _versions() -> dict[str, Any]:
     return out
 
 
-def _prepare(config: Config) -> tuple[str, dict[tuple[str, str, str], Any]]:
+def _prepare(config: Config, overwrite: bool = False) -> tuple[str, dict[tuple[str, str, str], Any]]:
     """On the client, before any task: embedded material converted, the store's corpus section written, and
     each extraction planned (arrays created), so shard tasks only fill rows. Returns the corpus hash and the
     plan (store shards, layers) of every model × side × language."""
@@ -53,8 +55,9 @@ def _prepare(config: Config) -> tuple[str, dict[tuple[str, str, str], Any]]:
     for spec in config.models:
         resolve_material_model(spec.name)
     corpus = load_corpus(config.corpus)
-    root = init_store(config.store.path, corpus)
-    plans = {(g.model.key, g.side, g.lang): plan_group(root, g, kept_model) for g in group_specs(config)}
+    root = init_store(config.store.path, corpus, overwrite=overwrite)
+    plans = {(g.model.key, g.side, g.lang): plan_group(root, g, kept_model, overwrite=overwrite)
+             for g in group_specs(config)}
     check_space(config.store.path, list(plans.values()))
     return corpus.content_hash(), plans
 
@@ -85,40 +88,65 @@ def _write_outputs(config: Config, tables: dict[str, list[dict]], meta: dict[str
     return {k: str(v) for k, v in files.items()}
 
 
-def run_pipeline(config: Config, *, progress: bool = True) -> RunSummary:
+def run_pipeline(config: Config, *, progress: bool = True, overwrite: bool = False) -> RunSummary:
     """Run (or resume) the analysis of ``config``; returns counts of computed and cached tasks.
 
-    The store is locked for the whole run: a second run on it is refused with the holder named.
+    ``overwrite`` replaces a store written for another corpus and redoes every extraction of this config
+    (as ``babelscope extract --overwrite``); without it such a store is refused.
+
+    The run folder and the store are locked for the whole run: a second run on either is refused with the
+    holder named. A failure is written to ``run.log`` (the task that failed, and its traceback) before it is
+    raised.
     """
     from engine.store.lock import store_lock
 
     started = time.perf_counter()
     run_dir = Path(config.run.dir)
-    with disk_errors(run_dir):
+    with disk_errors(run_dir), store_lock(run_dir, f"babelscope run (store {config.store.path})", "run folder"):
         run_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    engine_log = logging.getLogger("engine")
-    engine_log.addHandler(handler)
-    previous_level = engine_log.level
-    if engine_log.getEffectiveLevel() > logging.INFO:
-        engine_log.setLevel(logging.INFO)
-    try:
-        with disk_errors(config.store.path), store_lock(config.store.path, f"babelscope run (run folder {run_dir})"):
-            return _run_locked(config, run_dir, started, progress)
-    finally:
-        engine_log.removeHandler(handler)
-        engine_log.setLevel(previous_level)
-        handler.close()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        engine_log = logging.getLogger("engine")
+        engine_log.addHandler(handler)
+        previous_level = engine_log.level
+        if engine_log.getEffectiveLevel() > logging.INFO:
+            engine_log.setLevel(logging.INFO)
+        try:
+            with disk_errors(config.store.path), store_lock(config.store.path,
+                                                            f"babelscope run (run folder {run_dir})"):
+                return _run_locked(config, run_dir, started, progress, overwrite)
+        except BaseException as exc:
+            _log_failure(handler, exc)
+            raise
+        finally:
+            engine_log.removeHandler(handler)
+            engine_log.setLevel(previous_level)
+            handler.close()
 
 
-def _run_locked(config: Config, run_dir: Path, started: float, progress: bool) -> RunSummary:
+def _log_failure(handler: logging.Handler, exc: BaseException) -> None:
+    """The run's last words in run.log: the error in one line, then (in the file only) its traceback."""
+    what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    origin = exc.__cause__ if isinstance(exc, TaskFailedError) else exc
+    trace = None
+    if origin is not None and not isinstance(origin, BabelscopeError | KeyboardInterrupt):
+        trace = (type(origin), origin, origin.__traceback__)
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "run %s: %s", (what, _one_line(exc)), trace)
+    handler.handle(record)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().replace("\n", " ") or "(no message)"
+    return text if isinstance(exc, BabelscopeError) else f"{type(exc).__name__}: {text}"
+
+
+def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, overwrite: bool) -> RunSummary:
     from engine.schedule.executor import run_dask, run_sync
     from engine.schedule.graph import build_graph
 
     for folder in (config.store.path, run_dir):  # what an earlier, killed run left half-written
         remove_write_debris(folder)
-    corpus_hash, plans = _prepare(config)
+    corpus_hash, plans = _prepare(config, overwrite)
     graph = build_graph(config, corpus_hash, plans)
     log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
     runner = run_sync if config.run.scheduler == "sync" else run_dask
@@ -133,8 +161,10 @@ def _run_locked(config: Config, run_dir: Path, started: float, progress: bool) -
     meta = {"config": config.model_dump(mode="json"), "config_hash": config.config_hash(),
             "versions": _versions(), "corpus_hash": corpus_hash, "seconds": round(seconds, 2),
             "stage_seconds": {k: round(v, 2) for k, v in stage_seconds.items()},
-            "computed": dict(computed), "cached": dict(cached), "store": str(config.store.path)}
+            "computed": dict(computed), "cached": dict(cached), "store": str(config.store.path),
+            "skipped": sorted(p["skipped"] for p in results.values()
+                              if p.get("stage") == "cluster" and p.get("skipped"))}
     files = _write_outputs(config, _tables(results), meta)
     write_text_atomic(run_dir / "tasks.json", json.dumps(results, indent=1, default=str))
     log.info("run %s done in %.1f s: computed %s, cached %s", run_dir, seconds, dict(computed), dict(cached))
-    return RunSummary(run_dir, dict(computed), dict(cached), seconds, dict(stage_seconds), files)
+    return RunSummary(run_dir, dict(computed), dict(cached), seconds, dict(stage_seconds), files, meta["skipped"])

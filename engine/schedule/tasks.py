@@ -113,7 +113,8 @@ def task_align(ctx: TaskContext, spec: Any, src: str, tgt: str, key: str) -> Pay
 
     def compute() -> Payload:
         s = align_configured(root, spec, src, tgt)
-        return {"pair": layout.pair_name(src, tgt), "n_links": s.n_links, "dictionary_words": s.n_dictionary_words}
+        return {"pair": layout.pair_name(src, tgt), "n_links": s.n_links, "dictionary_words": s.n_dictionary_words,
+                "warnings": s.warnings}
 
     return _run(ctx, "align", key, lambda _: is_complete(root, layout.links_path(src, tgt)), compute)
 
@@ -138,21 +139,27 @@ def task_select(ctx: TaskContext, inputs: Any, key: str, *upstream: Payload) -> 
 def task_cluster(ctx: TaskContext, spec: Any, model: str, side: str, layer: int, selection: str, langs: list[str],
                  k: int, key: str, *upstream: Payload) -> Payload:
     """k-means of one model × side × layer × space into the store (``spec``: the config's ``cluster`` section)."""
-    from engine.cluster.stage import cluster_space, fit_options
+    from engine.cluster.stage import cluster_space, fit_options, space_size
 
     release_worker_model()
     root = ctx.root()
-    name = layout.clusters_path(model, side, layer, layout.cluster_space(langs, selection), k)
+    where = layout.cluster_space(langs, selection)
+    name = layout.clusters_path(model, side, layer, where, k)
 
     def compute() -> Payload:
+        n = space_size(root, model=model, side=side, layer=layer, langs=list(langs), selection=selection)
+        if n < k:
+            reason = (f"space {where} of {model}/{side} layer {layer} has {n} points, fewer than K={k} "
+                      f"(cluster.ks): not clustered, its metrics skipped")
+            return {"path": name, "n": n, "skipped": reason}
         stored = cluster_space(root, model=model, side=side, layer=layer, langs=list(langs), k=k,
                                selection=selection, extra_attrs={"cache_key": key}, **fit_options(spec))
         c = stored.clustering
         return {"path": name, "n": c.n, "inertia": c.inertia, "n_iter": c.n_iter, "backend": c.backend,
                 "device": c.device}
 
-    return _run(ctx, "cluster", key,
-                lambda _: is_complete(root, name) and root[name].attrs.get("cache_key") == key, compute)
+    return _run(ctx, "cluster", key, lambda held: bool(held.get("skipped")) or (
+        is_complete(root, name) and root[name].attrs.get("cache_key") == key), compute)
 
 
 def task_metrics(ctx: TaskContext, spec: Any, metrics: list[str], cluster_seed: int, unit: Any, key: str,
@@ -160,16 +167,18 @@ def task_metrics(ctx: TaskContext, spec: Any, metrics: list[str], cluster_seed: 
     """The ``metrics`` of one :class:`~engine.metrics.stage.MeasureUnit` as table rows, and the concept browser's
     rows of its spaces when a metric stored their alignment (``spec``: the config's ``metrics`` section;
     ``cluster_seed`` fills the seed column)."""
-    from engine.metrics.stage import measure_pair, measured, stores_alignment
+    from engine.metrics.stage import cluster_paths, measure_pair, measured, stores_alignment
     from engine.report.concepts import concept_rows
 
     release_worker_model()
     root = ctx.root()
+    skipped = {p["path"]: p["skipped"] for p in upstream if p.get("skipped")}  # spaces too small for K
+    runnable = [m for m in metrics if not any(path in skipped for path in cluster_paths(unit, m))]
 
     def compute() -> Payload:
-        rows = measure_pair(root, unit, spec, metrics, cluster_seed)
+        rows = measure_pair(root, unit, spec, runnable, cluster_seed) if runnable else {"results": [], "curves": []}
         concepts = concept_rows(root, model=unit.model, sides=unit.sides, layer=unit.layer, src=unit.src,
-                                tgt=unit.tgt, k=unit.k) if stores_alignment(metrics) else []
-        return {**rows, "concepts": concepts}
+                                tgt=unit.tgt, k=unit.k) if stores_alignment(runnable) else []
+        return {**rows, "concepts": concepts, "skipped": sorted(skipped.values())}
 
-    return _run(ctx, "metrics", key, lambda _: measured(root, unit, metrics), compute)
+    return _run(ctx, "metrics", key, lambda _: measured(root, unit, runnable), compute)

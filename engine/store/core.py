@@ -34,6 +34,8 @@ def _zarr():
 def open_store(path: str | Path, mode: str = "r") -> zarr.Group:
     """Open an existing babelscope store (``mode`` ``r`` or ``r+``), checking its format."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"store {str(path)!r} is a file, not a folder; a store is a folder with a zarr.json")
     if not (path / "zarr.json").is_file():
         raise StoreError(f"store {str(path)!r} does not exist (no zarr.json)")
     root = _zarr().open_group(str(path), mode=mode)

@@ -1,4 +1,4 @@
-"""One writer run per store: a lock file naming its holder (pid, host, start time, command).
+"""One writer run per store (and per run folder): a lock file naming its holder (pid, host, start time, command).
 
 ``store_lock(path)`` is taken by every command that writes a store (``run``, ``extract``, ``align``,
 ``select``, ``info --repair``). The holder keeps an exclusive ``flock`` on the file for as long as it runs,
@@ -110,8 +110,15 @@ def _record(fd: int) -> dict[str, Any]:
     return held if isinstance(held, dict) else {}
 
 
-def acquire_lock(store: str | Path, command: str | None = None) -> dict[str, Any]:
-    """Take the lock of ``store`` or raise :class:`StoreError` naming the live holder; returns our record."""
+def _folder_expected(folder: Path, what: str) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"{what} {str(folder)!r} is a file, not a folder; remove it or choose another path")
+
+
+def acquire_lock(store: str | Path, command: str | None = None, what: str = "store") -> dict[str, Any]:
+    """Take the lock of ``store`` (a folder: a store, or a run folder when ``what`` says so) or raise
+    :class:`StoreError` naming the live holder; returns our record."""
+    _folder_expected(Path(store), what)
     path = lock_path(store)
     path.parent.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
@@ -123,30 +130,30 @@ def acquire_lock(store: str | Path, command: str | None = None) -> dict[str, Any
         if fd is None:  # a live holder; its record may be a moment from being written
             held = read_lock(store)
             if held:
-                raise StoreError(f"store {str(store)!r} is in use by {_describe(held)}; wait for it to finish "
+                raise StoreError(f"{what} {str(store)!r} is in use by {_describe(held)}; wait for it to finish "
                                  f"(lock {str(path)!r})")
             time.sleep(0.05)
             continue
         held = _record(fd)
         refusal = None
         if held and held.get("host") != holder["host"]:  # its flock may not reach us over a network file system
-            refusal = (f"store {str(store)!r} is locked by {_describe(held)}, which cannot be checked from host "
+            refusal = (f"{what} {str(store)!r} is locked by {_describe(held)}, which cannot be checked from host "
                        f"{holder['host']!r}; once that run is gone, remove {str(path)!r}")
         elif held and held.get("pid") != pid and _alive(int(held.get("pid", -1)), held.get("pid_start")):
-            refusal = (f"store {str(store)!r} is in use by {_describe(held)}; wait for it to finish "
+            refusal = (f"{what} {str(store)!r} is in use by {_describe(held)}; wait for it to finish "
                        f"(lock {str(path)!r})")
         if refusal:
             os.close(fd)
             raise StoreError(refusal)
         if os.fstat(fd).st_size:
-            log.warning("store %s: clearing a stale lock left by %s (that process is gone)", store,
+            log.warning("%s %s: clearing a stale lock left by %s (that process is gone)", what, store,
                         _describe(held) if held else "an unreadable lock file")
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, json.dumps(holder).encode("utf-8"))
         _HELD[str(path)] = fd
         return holder
-    raise StoreError(f"store {str(store)!r}: could not take the lock {str(path)!r} (its holder never wrote itself)")
+    raise StoreError(f"{what} {str(store)!r}: could not take the lock {str(path)!r} (its holder never wrote itself)")
 
 
 def release_lock(store: str | Path, holder: dict[str, Any]) -> None:
@@ -162,9 +169,9 @@ def release_lock(store: str | Path, holder: dict[str, Any]) -> None:
 
 
 @contextmanager
-def store_lock(store: str | Path, command: str | None = None) -> Iterator[dict[str, Any]]:
-    """Hold the lock of ``store`` for the duration of the block."""
-    holder = acquire_lock(store, command)
+def store_lock(store: str | Path, command: str | None = None, what: str = "store") -> Iterator[dict[str, Any]]:
+    """Hold the lock of ``store`` (or of a run folder, ``what="run folder"``) for the duration of the block."""
+    holder = acquire_lock(store, command, what)
     try:
         yield holder
     finally:

@@ -112,7 +112,8 @@ def test_run_pipeline_refuses_a_locked_store(tmp_path):
 
 
 def test_two_real_runs_on_one_store(tiny_models, bible_links, tmp_path):
-    """Two `babelscope run` processes on one store: the second is refused naming the first, which finishes."""
+    """Two `babelscope run` processes on one store (two run folders): the second is refused naming the first,
+    which finishes."""
     import yaml
 
     from tests.reliability.helpers import config_data
@@ -125,7 +126,8 @@ def test_two_real_runs_on_one_store(tiny_models, bible_links, tmp_path):
         deadline = time.monotonic() + 60
         while read_lock(tmp_path / "both.zarr") is None and time.monotonic() < deadline and first.poll() is None:
             time.sleep(0.02)
-        second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        second = subprocess.run([*command, "--set", f"run.dir={tmp_path / 'other'}"], capture_output=True, text=True,
+                                timeout=120)
         assert second.returncode == 2
         assert second.stderr.strip().splitlines()[-1].startswith(
             f"error: store '{tmp_path / 'both.zarr'}' is in use by pid {first.pid} on host '{socket.gethostname()}'")
