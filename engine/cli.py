@@ -276,9 +276,25 @@ OutOption = Annotated[Path | None, typer.Option(help="Also write the full result
 
 
 def _metrics_output(lines: list[str], payload: dict, as_json: bool, out: Path | None) -> None:
+    """Print the result; with ``out``, also write it there as JSON (whole or not at all)."""
+    from engine.errors import ConfigError, param_message
+    from engine.files import write_error, write_text_atomic
+
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        try:
+            if out.is_dir():
+                raise ConfigError(param_message("--out", "metrics", "a file path for the JSON result",
+                                                f"{out} (a directory)"))
+            existing = next((parent for parent in out.parents if parent.exists()), None)
+            if existing is not None and not existing.is_dir():
+                raise ConfigError(param_message("--out", "metrics", "a file path for the JSON result",
+                                                f"{out} ({existing} is a file, not a folder)"))
+            try:
+                write_text_atomic(out, json.dumps(payload, indent=2))
+            except OSError as exc:  # read-only, no such folder, a file where a folder should be, disk full
+                raise write_error(out, exc) from None
+        except BabelscopeError as exc:
+            _fail(exc)
     typer.echo(json.dumps(payload, indent=2) if as_json else "\n".join(lines))
 
 

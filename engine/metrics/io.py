@@ -58,8 +58,9 @@ def read_cluster_file(path: str | Path) -> ClusterFile:
     path = Path(path)
     if not path.is_file():
         raise InputDataError(param_message("path", "read_cluster_file", "an existing cluster file", str(path)))
-    with path.open(encoding="utf-8") as handle:
-        lines = [(i, line.strip()) for i, line in enumerate(handle, start=1)]
+    from engine.corpus.textfiles import read_lines
+
+    lines = [(i, line.strip()) for i, line in enumerate(read_lines(path)[0], start=1)]
     lines = [(i, line) for i, line in lines if line]
     if not lines:
         raise InputDataError(param_message("path", "read_cluster_file", "a file with at least one line",
@@ -72,19 +73,40 @@ def read_cluster_file(path: str | Path) -> ClusterFile:
     return _parse(path, lines, n_fields)
 
 
+def _five_fields(line: str) -> list[int] | None:
+    """occurrence, sentence, position of a line in the five-field layout, or None if it is not one."""
+    fields = [f.strip() for f in line.rsplit(SEP, 4)]
+    if len(fields) != 5 or not fields[0] or not fields[-1]:
+        return None
+    try:
+        return [int(f) for f in fields[1:4]]
+    except ValueError:
+        return None
+
+
 def _parse(path: Path, lines: list[tuple[int, str]], n_fields: int) -> ClusterFile:
     words, clusters, numbers = [], [], []
     for number, line in lines:
         fields = [f.strip() for f in line.rsplit(SEP, n_fields - 1)]
         if len(fields) != n_fields or not fields[0] or not fields[-1]:
             raise _bad_line(path, number, n_fields, line)
+        if n_fields == 2 and _five_fields(line) is not None:  # a word may hold |||, but not three integers too
+            raise InputDataError(param_message(
+                f"line {number} of {path}", "read_cluster_file",
+                f"{LAYOUTS[2]} like the file's first line (this line has the five-field layout {LAYOUTS[5]})",
+                line))
         words.append(fields[0])
         clusters.append(fields[-1])
         if n_fields == 5:
-            try:
-                numbers.append([int(f) for f in fields[1:4]])
-            except ValueError:
-                raise _bad_line(path, number, n_fields, line) from None
+            values = _five_fields(line)
+            if values is None:
+                raise _bad_line(path, number, n_fields, line)
+            if min(values) < 0:
+                names = ("occurrence", "sentence", "position")
+                field = names[next(i for i, v in enumerate(values) if v < 0)]
+                raise InputDataError(param_message(f"{field} on line {number} of {path}", "read_cluster_file",
+                                                   "a non-negative integer", line))
+            numbers.append(values)
     if n_fields == 2:
         return ClusterFile(str(path), words, clusters, None, None, None)
     table = np.asarray(numbers, dtype=np.int64).reshape(-1, 3)

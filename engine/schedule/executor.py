@@ -12,7 +12,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from engine.config import Config
-from engine.errors import BabelscopeError, TaskFailedError
+from engine.errors import BabelscopeError, StoreError, TaskFailedError
 from engine.schedule.graph import Task
 from engine.schedule.placement import dask_client
 from engine.schedule.tasks import TaskContext
@@ -68,15 +68,20 @@ def context(config: Config) -> TaskContext:
     return TaskContext(config.store.path, config.run.dir, config.run.threads_per_task)
 
 
-def task_failed(key: str, exc: BaseException, run_dir: str) -> BaseException:
+def task_failed(key: str, exc: BaseException, ctx: TaskContext) -> BaseException:
     """Log which task failed, in one line; the error to raise: a babelscope error as it is (its message names
-    the input at fault), anything else as a :class:`TaskFailedError` naming the task (traceback in run.log)."""
+    the input at fault), a store node whose metadata no longer parses (named, with the repair), or else a
+    :class:`TaskFailedError` naming the task (traceback in run.log)."""
+    from engine.store.verify import unreadable_metadata
+
+    if not isinstance(exc, BabelscopeError) and (damaged := unreadable_metadata(ctx.store)):
+        exc = StoreError(f"store {str(ctx.store)!r}: {damaged[0].describe()}; run `babelscope info {ctx.store} "
+                         f"--repair`, then run again")
     log.error("task %s failed: %s", key, exc if isinstance(exc, BabelscopeError) else f"{type(exc).__name__}: {exc}")
     if isinstance(exc, BabelscopeError):
         return exc
-    failed = TaskFailedError(f"task {key} failed: {type(exc).__name__}: {exc} (the traceback is in "
-                             f"{run_dir}/run.log)")
-    return failed
+    return TaskFailedError(f"task {key} failed: {type(exc).__name__}: {exc} (the traceback is in "
+                           f"{ctx.run_dir}/run.log)")
 
 
 def _reraise(error: BaseException, cause: BaseException) -> None:
@@ -102,7 +107,7 @@ def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
             try:
                 results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
             except Exception as exc:  # noqa: BLE001 - named and re-raised
-                _reraise(task_failed(task.dask_key, exc, ctx.run_dir), exc)
+                _reraise(task_failed(task.dask_key, exc, ctx), exc)
             notice(results[task.dask_key])
             bar.step(task.stage)
     return results
@@ -128,7 +133,7 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
                 except Exception as exc:  # noqa: BLE001 - named and re-raised
                     for other in futures.values():
                         other.cancel()
-                    _reraise(task_failed(str(future.key), exc, ctx.run_dir), exc)
+                    _reraise(task_failed(str(future.key), exc, ctx), exc)
                 notice(results[future.key])
                 bar.step(stage_of[future.key])
     return results

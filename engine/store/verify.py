@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import StoreError
 from engine.files import remove_write_debris
 from engine.store import layout
 from engine.store.core import open_store
@@ -99,19 +98,25 @@ def _check_array(root: Any, path: Path, name: str) -> list[Damage]:
         if flags is not None:
             done, shard_rows, complete = flags
             needed = complete or bool(done[rows[0] // shard_rows:-(-rows[1] // shard_rows)].any())
+        if not needed:  # a shard marked for recomputation: no reader trusts it, the next run rewrites it
+            continue
         key = array.metadata.encode_chunk_key(coords)
         if not (path / name / key).is_file():
-            if needed:
-                out.append(Damage(name, coords, rows, f"missing {unit} file {key!r}", unit))
+            out.append(Damage(name, coords, rows, f"missing {unit} file {key!r}", unit))
             continue
         try:
             values = array[region]
         except Exception as exc:  # zarr raises ValueError (checksum), codec or decode errors
             out.append(Damage(name, coords, rows, f"unreadable {unit} {key!r} ({type(exc).__name__}: {exc})", unit))
             continue
-        if flags is not None and needed and np.isnan(values).any():
+        if flags is not None and np.isnan(values).any():
             out.append(Damage(name, coords, rows, "NaN rows where the shard is flagged written", unit))
     return out
+
+
+def unreadable_metadata(path: str | Path) -> list[Damage]:
+    """The nodes of the store at ``path`` whose ``zarr.json`` does not parse (no chunk is read)."""
+    return _nodes(Path(path))[1]
 
 
 def check_store(path: str | Path, *, progress: bool = False) -> list[Damage]:
@@ -203,21 +208,48 @@ def _repair_one(root: Any, item: Damage, actions: list[str]) -> None:
                     actions.append(f"{sub}: marked incomplete ({what} a selection of {pair})")
 
 
+def _repair_metadata(path: Path, root: Any, item: Damage, actions: list[str]) -> None:
+    """A node whose zarr.json does not parse: its folder is removed and what owns it marked for recomputation
+    (an extraction's arrays: that extraction is redone whole)."""
+    import shutil
+
+    top = layout.section(item.array)
+    if top in (layout.CORPUS, layout.VOCAB):
+        shutil.rmtree(path / item.array)
+        root.attrs["corpus_complete"] = False
+        actions.append(f"{item.array}: unreadable metadata, removed; corpus section marked for rewriting")
+        return
+    if top in layout.EXTRACTION_SECTIONS and item.array.count("/") >= 3:
+        rest = layout.extraction_of(item.array)
+        for prefix in layout.EXTRACTION_SECTIONS:
+            shutil.rmtree(path / layout.extraction_group(prefix, rest), ignore_errors=True)
+        actions.append(f"{item.array}: unreadable metadata; extraction {rest} removed, it is redone whole")
+        return
+    owner = _owner(root, item.array)
+    shutil.rmtree(path / item.array)
+    if owner != item.array:
+        _incomplete(root, owner)
+        actions.append(f"{item.array}: unreadable metadata, removed; {owner} marked incomplete")
+    else:
+        actions.append(f"{item.array}: unreadable metadata, removed; the next run writes it again")
+
+
 def repair_store(path: str | Path, damage: list[Damage] | None = None) -> list[str]:
     """Mark what ``damage`` (default: a fresh :func:`check_store`) touches for recomputation; returns the
     actions taken, one line each. Re-run ``babelscope run`` (or ``extract``) afterwards."""
     path = Path(path)
     damage = check_store(path) if damage is None else damage
-    unreadable = [d for d in damage if d.chunk is None and d.reason.startswith("unreadable metadata")]
-    if unreadable:
-        raise StoreError(f"store {str(path)!r}: metadata of {unreadable[0].array!r} is unreadable; remove that "
-                         f"folder (or the store) and re-run")
     root = open_store(path, mode="r+")
     actions: list[str] = []
     if removed := remove_write_debris(path):
         actions.append(f"removed {removed} temporary file(s) left by an interrupted write")
+    unreadable = [d for d in damage if d.chunk is None and d.reason.startswith("unreadable metadata")]
+    for item in unreadable:
+        if (path / item.array).exists():
+            _repair_metadata(path, root, item, actions)
     for item in damage:
-        _repair_one(root, item, actions)
+        if item not in unreadable and (path / item.array).exists():
+            _repair_one(root, item, actions)
     for line in actions:
         log.info("repair %s: %s", path, line)
     return actions

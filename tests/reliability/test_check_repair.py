@@ -104,11 +104,40 @@ def test_damaged_row_metadata_redoes_that_extraction_only(finished):
         np.testing.assert_array_equal(got[name], values, err_msg=name)
 
 
-def test_unreadable_metadata_is_reported_and_refused_for_repair(finished):
-    _, store, _ = finished
+def test_unreadable_metadata_is_named_by_the_run_and_repaired(finished):
+    config, store, arrays = finished
     (store / EN / "layer_0" / "zarr.json").write_text("{not json")
     damage = check_store(store)
     assert damage and damage[0] == Damage(f"{EN}/layer_0", None, None, damage[0].reason)
     assert damage[0].reason.startswith("unreadable metadata zarr.json")
-    with pytest.raises(StoreError, match=f"metadata of '{EN}/layer_0' is unreadable; remove that folder"):
-        repair_store(store, damage)
+    cli = subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store), "--check"], capture_output=True,
+                         text=True)
+    assert cli.returncode == 1 and f"{EN}/layer_0: unreadable metadata zarr.json" in cli.stdout
+    with pytest.raises(StoreError) as info:  # the run names the node and the repair, not a JSONDecodeError
+        run_pipeline(config.model_copy(update={"cluster": config.cluster.model_copy(update={"ks": [9]})}),
+                     progress=False)
+    assert str(info.value) == (f"store {str(store)!r}: {EN}/layer_0: unreadable metadata zarr.json (Expecting "
+                               f"property name enclosed in double quotes: line 1 column 2 (char 1)); run "
+                               f"`babelscope info {store} --repair`, then run again")
+    assert repair_store(store, damage) == [f"{EN}/layer_0: unreadable metadata; extraction tiny/encoder/en "
+                                           f"removed, it is redone whole"]
+    again = run_pipeline(config, progress=False)
+    assert again.computed["extract_done"] == 1 and check_store(store) == []
+    got = stored_arrays(store)
+    for name, values in arrays.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+def test_a_repaired_shard_is_not_flagged_by_the_next_check(finished):
+    _, store, _ = finished
+    _flip(store / EN / "layer_1" / "c" / "2" / "0")
+    damage = check_store(store)
+    assert len(damage) == 1
+    cli = subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store), "--repair"], capture_output=True,
+                         text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert f"repair: {EN}/layer_1: extraction shards [2] marked for recomputation" in cli.stdout
+    check = subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store), "--check"], capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout
+    assert "check: every chunk reads back" in check.stdout
