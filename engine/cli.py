@@ -224,9 +224,12 @@ def info(
     typer.echo(f"  corpus: {summary['n_sentences']} sentences, languages {', '.join(summary['languages'])}")
     typer.echo("  vocab: " + ", ".join(f"{k}={v}" for k, v in summary["vocab_sizes"].items()))
     for g in summary["activations"]:
-        state = "complete" if g["complete"] else f"INCOMPLETE ({g['shards_done']}/{g['shards']} shards)"
-        typer.echo(f"  {g['model']}/{g['side']}/{g['lang']}: {g['n_rows']} rows x {g['hidden']}, "
+        state = "complete" if g["complete"] else f"incomplete ({g['shards_done']}/{g['shards']} shards)"
+        rows = f"{g['n_rows']} rows" if g["n_rows"] is not None else "rows not counted yet"
+        typer.echo(f"  {g['model']}/{g['side']}/{g['lang']}: {rows} x {g['hidden']}, "
                    f"layers {g['layers']}, {g['aggregation']}, {g['compute_dtype']}, {state}")
+    for line in _artefact_lines(summary):
+        typer.echo(line)
     if check or repair:
         typer.echo(f"  check: {len(damage)} damaged object(s)" if damage else "  check: every chunk reads back")
         for item in damage:
@@ -237,6 +240,31 @@ def info(
             typer.echo("  re-run `babelscope run` (or `babelscope extract`) to recompute what was marked")
         if damage and not repair:
             raise typer.Exit(code=1)
+
+
+_ARTEFACT_LABELS = {"links": "links", "dictionaries": "dictionaries", "selections": "selections",
+                    "clusters": "clusterings", "alignments": "metric alignments"}
+
+
+def _artefact_lines(summary: dict) -> list[str]:
+    """``info``'s lines for the artefacts after extraction: one per link pair, dictionary and selection; the
+    clusterings and alignments counted, with each incomplete one named."""
+    lines = []
+    for section, label in _ARTEFACT_LABELS.items():
+        items = summary.get(section, [])
+        if not items:
+            continue
+        done = sum(item["complete"] for item in items)
+        lines.append(f"  {label}: {done} complete" + (f", {len(items) - done} incomplete" if done < len(items) else ""))
+        detailed = section in ("links", "dictionaries", "selections")
+        for item in items:
+            if not (detailed or not item["complete"]):
+                continue
+            fields = ", ".join(f"{key} {value:.6g}" if isinstance(value, float) else f"{key} {value}"
+                               for key, value in item.items() if key not in ("path", "complete"))
+            state = "" if item["complete"] else (" UNREADABLE" if item.get("unreadable") else " incomplete")
+            lines.append(f"    {item['path'].split('/', 1)[1]}: {fields}{state}".replace(":  ", ": ").rstrip(": "))
+    return lines
 
 
 @material_app.command("list")

@@ -11,12 +11,15 @@ drops are counted per language in ``stats["dropped_empty"]`` and logged as a war
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 from engine.corpus.types import Corpus, build_corpus
-from engine.corpus.wordtok import WORD_TOKENIZER, word_tokenize
+from engine.corpus.wordtok import WORD_TOKENIZER, invisible_words, word_tokenize
 from engine.errors import ConfigError, InputDataError, param_message
+
+log = logging.getLogger(__name__)
 
 __all__ = ["load_text_files", "read_lines"]
 
@@ -91,6 +94,14 @@ def load_text_files(files: Mapping[str, str | Path], *, pretokenized: bool = Fal
         raise InputDataError(param_message("line counts", _OWNER, "equal across files", counts))
     split = str.split if pretokenized else word_tokenize
     tokenized = {lang: [split(line) for line in lines[lang]] for lang in languages}
+    # words made only of invisible characters: the word tokenizer removes them (counted here); pretokenized,
+    # they reach extraction, which gives them no row and lists them as missing
+    invisible = {} if pretokenized else {lang: sum(invisible_words(line) for line in lines[lang])
+                                         for lang in languages}
+    for lang, count in invisible.items():
+        if count:
+            log.info("%s: %d word(s) made only of invisible characters removed by the word tokenizer", paths[lang],
+                     count)
     n = len(lines[languages[0]])
     if n == 0:
         raise InputDataError(param_message("files", _OWNER, "files with at least one line", counts))
@@ -102,5 +113,6 @@ def load_text_files(files: Mapping[str, str | Path], *, pretokenized: bool = Fal
         "n_lines": n,
         "pretokenized": pretokenized,
         "word_tokenizer": "whitespace" if pretokenized else WORD_TOKENIZER,
+        **({"invisible_words_removed": invisible} if any(invisible.values()) else {}),
     }
     return build_corpus(languages, tokenized, refs, source=source, owner=_OWNER)

@@ -37,7 +37,7 @@ import unicodedata
 from functools import lru_cache
 from itertools import chain
 
-__all__ = ["WORD_TOKENIZER", "normalize_text", "word_tokenize"]
+__all__ = ["WORD_TOKENIZER", "invisible_words", "is_invisible_word", "normalize_text", "word_tokenize"]
 
 WORD_TOKENIZER = "babelscope-punct-v1"
 
@@ -63,6 +63,19 @@ def normalize_text(text: str) -> str:
     if not text.isprintable():  # printable text has no Cc/Cf characters: skip the scan
         text = "".join(ch for ch in text.replace(_ZWSP, " ") if not _is_invisible(ch))
     return unicodedata.normalize("NFC", text)
+
+
+def is_invisible_word(word: str) -> bool:
+    """True for a non-empty word made only of invisible characters (rule 1), which no model can see."""
+    return bool(word) and all(_is_invisible(ch) or ch == _ZWSP for ch in word)
+
+
+def invisible_words(text: str) -> int:
+    """How many whitespace-separated chunks of ``text`` are made only of invisible characters (rule 1 removes
+    them, so they are no words of the tokenized text)."""
+    if text.isprintable():
+        return 0
+    return sum(is_invisible_word(chunk) for chunk in text.split())
 
 
 def _clusters(chunk: str) -> list[tuple[str, int]]:

@@ -2,7 +2,8 @@
 
 A *segment* is one model input sequence. Normally a sentence is one segment; a sentence longer than the
 model's maximum is split at word boundaries into several windows (``long_sentences="window"``) or skipped.
-Words that yield no subword are *missing*: they get no row, keep their position, and are counted.
+Words that yield no subword, and words made only of invisible characters (which a tokenizer may still turn
+into a bare word-start piece), are *missing*: they get no row, keep their position, and are counted.
 Rows of the store follow corpus order: sentence, then word position.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from engine.corpus.wordtok import is_invisible_word
 
 TOKENIZE_BATCH = 1024
 
@@ -78,6 +81,9 @@ def _encode(tokenizer: Any, batch: list[list[str]]) -> list[tuple[np.ndarray, np
     for i, ids in enumerate(encoded["input_ids"]):
         word_ids = encoded.word_ids(i)
         token_word = np.array([-1 if w is None else w for w in word_ids], dtype=np.int32)
+        invisible = [w for w, word in enumerate(batch[i]) if is_invisible_word(word)]
+        if invisible:  # e.g. a lone zero-width joiner, which a SentencePiece tokenizer turns into a bare "▁"
+            token_word[np.isin(token_word, invisible)] = -1
         out.append((np.asarray(ids, dtype=np.int64), token_word))
     return out
 

@@ -5,6 +5,7 @@ Artefacts (groups with a ``complete`` attr) are read and written through :mod:`e
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from datetime import UTC, datetime
@@ -195,8 +196,38 @@ def _span(rows: Any) -> str:
     return f"{int(rows.min())}..{int(rows.max())}" if rows.size else "(none)"
 
 
+#: per artefact section, the attrs that ``info`` shows of each artefact
+_ARTEFACT_FIELDS = {
+    layout.LINKS: ("n_links", "method"),
+    layout.DICTIONARIES: ("n_entries",),
+    layout.SELECTIONS: ("n_rows", "n_types"),
+    layout.CLUSTERS: ("K", "n", "inertia", "n_iter", "backend", "device"),
+    layout.ALIGNMENTS: ("k", "direction"),
+}
+
+
+def _artefacts_on_disk(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every artefact group (one carrying ``complete``) of the sections after extraction, read from the
+    zarr.json files directly: ``{section: [{"path", "complete", ...fields}]}``; an unreadable one is listed."""
+    out: dict[str, list[dict[str, Any]]] = {section: [] for section in _ARTEFACT_FIELDS}
+    for section, fields in _ARTEFACT_FIELDS.items():
+        for meta in sorted((path / section).rglob("zarr.json")) if (path / section).is_dir() else []:
+            rel = meta.parent.relative_to(path).as_posix()
+            try:
+                node = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                out[section].append({"path": rel, "complete": False, "unreadable": True})
+                continue
+            attrs = node.get("attributes") or {}
+            if node.get("node_type") == "group" and "complete" in attrs:
+                out[section].append({"path": rel, "complete": bool(attrs["complete"]),
+                                     **{f: attrs.get(f) for f in fields if f in attrs}})
+    return out
+
+
 def store_info(path: str | Path) -> dict[str, Any]:
-    """What a store holds: corpus, vocabularies and each activation group with its completeness."""
+    """What a store holds: corpus, vocabularies, each activation group with its completeness, and the links,
+    dictionaries, selections, clusterings and metric alignments (each with ``complete``)."""
     root = open_store(path)
     attrs = dict(root.attrs)
     languages = attrs.get("languages", [])
@@ -212,6 +243,7 @@ def store_info(path: str | Path) -> dict[str, Any]:
         },
         "activations": [],
     }
+    info.update(_artefacts_on_disk(Path(path)))
     if layout.ACTIVATIONS not in root:
         return info
     for model_name, model_group in sorted(root[layout.ACTIVATIONS].groups()):

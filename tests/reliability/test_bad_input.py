@@ -107,6 +107,35 @@ def test_long_sentences_and_words_without_subwords_are_counted_and_named(xlmr_to
     assert words["position"][:4].tolist() == [0, 1, 3, 0]  # "beginning" keeps position 3
 
 
+@pytest.mark.parametrize("pretokenized", [True, False])
+def test_a_word_of_zero_width_characters_gets_no_row_and_is_counted(pretokenized, xlmr_tokenizer_model, tmp_path):
+    """Pretokenized, the XLM-R tokenizer turns a lone zero-width joiner into a bare "▁": still no row, listed
+    as missing. Through the word tokenizer the word is removed before extraction and counted in the corpus."""
+    from engine.config import validate_config
+    from engine.extract import run_extraction
+    from engine.store import layout, open_store
+
+    en = _write(tmp_path / "en.txt", "In the \u200d\u200c beginning\n")
+    de = _write(tmp_path / "de.txt", "Im Anfang\n")
+    config = validate_config({
+        "models": [{"name": str(xlmr_tokenizer_model), "label": "m"}],
+        "corpus": {"source": "text", "files": {"en": str(en), "de": str(de)}, "pretokenized": pretokenized},
+        "extract": {"layers": [1]}, "store": {"path": str(tmp_path / "s.zarr")}})
+    [summary, _] = run_extraction(config, progress=False)
+    assert summary.n_rows == 3
+    root = open_store(tmp_path / "s.zarr")
+    words = root[layout.words_path("m", "encoder", "en")]
+    missing = root[layout.missing_path("m", "encoder", "en")]["position"][:].tolist()
+    if pretokenized:
+        assert summary.stats["missing_words"] == 1 and missing == [2]
+        assert words["position"][:].tolist() == [0, 1, 3]
+        assert "invisible_words_removed" not in root.attrs["corpus_source"]
+    else:
+        assert summary.stats["missing_words"] == 0 and missing == []
+        assert words["position"][:].tolist() == [0, 1, 2]
+        assert root.attrs["corpus_source"]["invisible_words_removed"] == {"en": 1, "de": 0}
+
+
 def test_unknown_bible_language():
     from engine.corpus import load_bible
 

@@ -3,6 +3,7 @@ not read, and ``--repair`` + a re-run recompute only what was damaged, ending wi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -141,3 +142,24 @@ def test_a_repaired_shard_is_not_flagged_by_the_next_check(finished):
                            text=True)
     assert check.returncode == 0, check.stdout
     assert "check: every chunk reads back" in check.stdout
+
+
+def test_info_lists_every_artefact_and_names_the_incomplete(finished):
+    _, store, _ = finished
+    clusters = _cluster(open_store(store))
+    _flip(store / clusters / "labels" / "c" / "0", offset=10)
+    repair_store(store)
+    cli = subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store)], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    lines = cli.stdout.splitlines()
+    links = open_store(store)["links/en-de"].attrs["n_links"]
+    assert "  links: 1 complete" in lines and f"    en-de: n_links {links}, method as imported" in lines
+    assert "  dictionaries: 1 complete" in lines and "  selections: 4 complete" in lines
+    assert "  clusterings: 8 complete, 1 incomplete" in lines
+    assert any(line.startswith(f"    {clusters.split('/', 1)[1]}: K 8, n ") and line.endswith(" incomplete")
+               for line in lines)
+    assert "  metric alignments: 2 complete" in lines
+    as_json = json.loads(subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store), "--json"],
+                                        capture_output=True, text=True).stdout)
+    assert [c["path"] for c in as_json["clusters"] if not c["complete"]] == [clusters]
+    assert {len(as_json[s]) for s in ("links", "dictionaries")} == {1} and len(as_json["alignments"]) == 2

@@ -159,3 +159,68 @@ def test_links_that_connect_nothing_warn_and_the_run_completes(tiny_models, bibl
     results = pd.read_csv(tmp_path / "r" / "results.csv")
     assert set(results["metric"]) == {"colap"}  # CALIGN's spaces are empty: skipped, named
     assert len(summary.skipped) == 2 and all(" has 0 points, fewer than K=8 " in r for r in summary.skipped)
+
+
+def test_a_cluster_file_with_invalid_utf8_names_the_line(tmp_path):
+    clusters = tmp_path / "c.txt"
+    clusters.write_bytes(b"dog|||0\nc\xffat|||1\n")
+    result = runner.invoke(app, ["metrics", "calign", "--src-clusters", str(clusters), "--tgt-clusters",
+                                 str(clusters), "--dictionary", str(clusters)])
+    assert _error(result) == (f"error: line 2 of {clusters} must be valid UTF-8 (invalid start byte at byte 1 of the "
+                              f"line); got b'c\\xffat|||1'")
+
+
+def test_a_five_field_line_in_a_two_field_file_and_a_negative_index_are_refused(tmp_path):
+    from engine.metrics.io import read_cluster_file
+
+    two = tmp_path / "two.txt"
+    two.write_text("dog|||0\ncat|||1\ndog|||0|||1|||1|||3\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as info:
+        read_cluster_file(two)
+    assert str(info.value) == (f"line 3 of {two} of read_cluster_file must be word|||cluster like the file's first "
+                               f"line (this line has the five-field layout "
+                               f"word|||occurrence|||sentence|||position|||cluster); got 'dog|||0|||1|||1|||3'")
+    assert read_cluster_file(_write_text(tmp_path / "w.txt", "a|||b|||0\n")).words == ["a|||b"]  # ||| in a word
+    five = _write_text(tmp_path / "five.txt", "dog|||0|||1|||1|||3\ncat|||0|||-2|||1|||3\n")
+    with pytest.raises(InputDataError) as info:
+        read_cluster_file(five)
+    assert str(info.value) == (f"sentence on line 2 of {five} of read_cluster_file must be a non-negative integer; "
+                               f"got 'cat|||0|||-2|||1|||3'")
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_metrics_out_that_is_a_directory_or_under_a_file(tmp_path):
+    joint = _write_text(tmp_path / "j.txt", "dog|||0|||0|||0|||0\nHund|||0|||1|||0|||0\n")
+    base = ["metrics", "colap", "--clusters", str(joint), "--split", "1", "--repeats", "0", "--out"]
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert _error(runner.invoke(app, [*base, str(folder)])) == (
+        f"error: --out of metrics must be a file path for the JSON result; got '{folder} (a directory)'")
+    under = joint / "x.json"
+    assert _error(runner.invoke(app, [*base, str(under)])) == (
+        f"error: --out of metrics must be a file path for the JSON result; got '{under} ({joint} is a file, not a "
+        f"folder)'")
+    done = runner.invoke(app, [*base, str(folder / "r.json")])
+    assert done.exit_code == 0 and json.loads((folder / "r.json").read_text())["n_clusters"] == 1
+
+
+def test_run_overwrite_replaces_a_store_of_another_corpus(tiny_models, bible_links, tmp_path):
+    from engine.corpus import load_corpus
+    from engine.store import init_store
+
+    data = config_data(tiny_models["bert"], bible_links, tmp_path, "r")
+    data["extract"]["layers"] = [2]
+    other = validate_config({**data, "corpus": {**data["corpus"], "count": 20}})
+    init_store(data["store"]["path"], load_corpus(other.corpus))
+    config = _config_file(tmp_path, data)
+    refused = _error(runner.invoke(app, ["run", config, "--no-progress"]))
+    assert refused.startswith(f"error: store {data['store']['path']!r} was written for another corpus (corpus_hash ")
+    assert refused.endswith("; use --overwrite or another store path")
+    done = runner.invoke(app, ["run", config, "--no-progress", "--overwrite"])
+    assert done.exit_code == 0, done.output
+    assert f"store: {data['store']['path']}" in done.output
+    assert f"results: {tmp_path / 'r' / 'results.csv'}" in done.output
