@@ -14,9 +14,11 @@ from engine.errors import BabelscopeError
 from engine.files import disk_errors
 from engine.store.lock import store_lock
 
+# plain help (rich_markup_mode=None): rich's option table truncates long option names at 80 columns
 app = typer.Typer(help="Latent concept analysis of multilingual language models.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
-material_app = typer.Typer(help="Embedded material (models shipped in packages).", no_args_is_help=True)
+                  pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
+material_app = typer.Typer(help="Embedded material (models shipped in packages).", no_args_is_help=True,
+                           rich_markup_mode=None)
 app.add_typer(material_app, name="material")
 
 log = logging.getLogger("engine")
@@ -294,7 +296,7 @@ def material_prepare(
 
 
 metrics_app = typer.Typer(help="CALIGN and COLAP on cluster files made elsewhere (ConceptX / reference format).",
-                          no_args_is_help=True)
+                          no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(metrics_app, name="metrics")
 RepeatsOption = Annotated[int, typer.Option(help="Permutation-null repetitions (0 = none).")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the permutations.")]

@@ -109,3 +109,27 @@ def test_info_on_missing_store(tmp_path):
     result = runner.invoke(app, ["info", str(tmp_path / "none.zarr")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def _commands(group, prefix=()):
+    import typer.main
+
+    command = typer.main.get_command(group) if not hasattr(group, "commands") else group
+    for name, sub in command.commands.items():
+        if hasattr(sub, "commands"):
+            yield from _commands(sub, (*prefix, name))
+        else:
+            yield (*prefix, name), sub
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _commands(app)], ids=" ".join)
+def test_help_at_80_columns_shows_every_option_name_whole(path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    command = dict(_commands(app))[path]
+    result = runner.invoke(app, [*path, "--help"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    for param in command.params:
+        for opt in param.opts if param.param_type_name == "option" else []:
+            assert opt in result.output, (path, opt)

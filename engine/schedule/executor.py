@@ -5,62 +5,16 @@ address)."""
 from __future__ import annotations
 
 import logging
-import time
-from collections import Counter
 from typing import Any
-
-from tqdm.auto import tqdm
 
 from engine.config import Config
 from engine.errors import BabelscopeError, StoreError, TaskFailedError
 from engine.schedule.graph import Task
 from engine.schedule.placement import dask_client
+from engine.schedule.progress import Progress
 from engine.schedule.tasks import TaskContext
 
 log = logging.getLogger(__name__)
-
-
-LOG_EVERY_S = 60.0  # a run logs where it is this often (and whenever a stage finishes), bar or no bar
-
-
-class Progress:
-    """A task bar on a terminal, and a log line (``run.log`` too) every :data:`LOG_EVERY_S` seconds and at the end
-    of each stage: tasks done per stage, elapsed time and the time left at the pace so far."""
-
-    def __init__(self, stages: list[str], progress: bool):
-        self.totals, self.done = Counter(stages), Counter()
-        self.bar = tqdm(total=len(stages), desc="run", unit="task", disable=not progress, leave=True)
-        self.started = self.logged = time.perf_counter()
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.bar.close()
-
-    def line(self) -> str:
-        return " ".join(f"{s} {self.done[s]}/{self.totals[s]}" for s in self.totals)
-
-    def step(self, stage: str) -> None:
-        self.done[stage] += 1
-        self.bar.set_postfix_str(self.line())
-        self.bar.update()
-        now = time.perf_counter()
-        if now - self.logged >= LOG_EVERY_S or self.done[stage] == self.totals[stage]:
-            self.logged = now
-            finished, total = sum(self.done.values()), sum(self.totals.values())
-            elapsed = now - self.started
-            left = elapsed / finished * (total - finished) if finished else float("nan")
-            log.info("run: %d/%d tasks (%s), %s elapsed, about %s left at this pace", finished, total, self.line(),
-                     _clock(elapsed), _clock(left))
-
-
-def _clock(seconds: float) -> str:
-    if seconds != seconds:
-        return "?"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 def context(config: Config) -> TaskContext:
@@ -102,14 +56,14 @@ def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
     """Every task in this process, in topological order."""
     ctx = context(config)
     results: dict[str, dict[str, Any]] = {}
-    with Progress([t.stage for t in graph], progress) as bar:
+    with Progress([t.stage for t in graph], progress, workers=1, run_dir=ctx.run_dir) as bar:
         for task in graph:
             try:
                 results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
             except Exception as exc:  # noqa: BLE001 - named and re-raised
                 _reraise(task_failed(task.dask_key, exc, ctx), exc)
             notice(results[task.dask_key])
-            bar.step(task.stage)
+            bar.step(task.stage, task.dask_key, results[task.dask_key])
     return results
 
 
@@ -126,7 +80,8 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
                 pure=False, priority=task.priority, resources=placement.resources(task.gpu))
         stage_of = {task.dask_key: task.stage for task in graph}
         results: dict[str, dict[str, Any]] = {}
-        with Progress([task.stage for task in graph], progress) as bar:
+        workers = sum(int(w.get("nthreads", 1)) for w in client.scheduler_info(n_workers=-1)["workers"].values())
+        with Progress([task.stage for task in graph], progress, workers=workers, run_dir=ctx.run_dir) as bar:
             for future in as_completed(list(futures.values())):
                 try:
                     results[future.key] = future.result()
@@ -135,5 +90,5 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
                         other.cancel()
                     _reraise(task_failed(str(future.key), exc, ctx), exc)
                 notice(results[future.key])
-                bar.step(stage_of[future.key])
+                bar.step(stage_of[future.key], str(future.key), results[future.key])
     return results
