@@ -11,7 +11,6 @@ from engine.config import validate_config
 from engine.schedule import progress as progress_module
 from engine.schedule import run_pipeline
 from engine.schedule.progress import Progress, clock
-
 from tests.reliability.helpers import config_data
 
 LINE = re.compile(r"run: extract \d+/\d+ · extract_done \d+/\d+ · align \d+/\d+ · select \d+/\d+ · cluster \d+/\d+ · "
