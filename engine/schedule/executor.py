@@ -12,7 +12,7 @@ from engine.errors import BabelscopeError, StoreError, TaskFailedError
 from engine.schedule.graph import Task
 from engine.schedule.placement import dask_client
 from engine.schedule.progress import Progress
-from engine.schedule.tasks import TaskContext
+from engine.schedule.tasks import NotCached, TaskContext
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,24 @@ def notice(payload: dict[str, Any]) -> None:
         log.warning("%s", warning)
     if payload.get("stage") == "cluster" and payload.get("skipped"):
         log.warning("%s", payload["skipped"])
+
+
+def cached_results(config: Config, graph: list[Task]) -> dict[str, dict[str, Any]] | None:
+    """Every task's payload when all of them are cached and their artefacts complete (checked here, in
+    topological order, without starting workers or loading a model); None as soon as one would compute."""
+    from dataclasses import replace
+
+    ctx = replace(context(config), probe=True)
+    results: dict[str, dict[str, Any]] = {}
+    for task in graph:
+        try:
+            results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
+        except NotCached:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a damaged artefact: the real run reports it, naming the task
+            log.debug("cache probe stopped at %s: %s", task.dask_key, exc)
+            return None
+    return results
 
 
 def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:

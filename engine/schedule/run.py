@@ -141,7 +141,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, overwrite: bool) -> RunSummary:
-    from engine.schedule.executor import run_dask, run_sync
+    from engine.schedule.executor import cached_results, run_dask, run_sync
     from engine.schedule.graph import build_graph
 
     for folder in (config.store.path, run_dir):  # what an earlier, killed run left half-written
@@ -149,8 +149,11 @@ def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, o
     corpus_hash, plans = _prepare(config, overwrite)
     graph = build_graph(config, corpus_hash, plans)
     log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
-    runner = run_sync if config.run.scheduler == "sync" else run_dask
-    results = runner(config, graph, progress)
+    results = cached_results(config, graph) if config.run.scheduler != "sync" else None
+    if results is not None:
+        log.info("run %s: every task is cached and its artefact complete; nothing to compute", run_dir)
+    else:
+        results = (run_sync if config.run.scheduler == "sync" else run_dask)(config, graph, progress)
     computed, cached, stage_seconds = Counter(), Counter(), Counter()
     for payload in results.values():
         stage = payload.get("stage", "?")

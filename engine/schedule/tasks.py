@@ -31,6 +31,7 @@ class TaskContext:
     store: Path
     run_dir: Path
     threads: int
+    probe: bool = False  # only answer from the cache: a task with nothing cached raises NotCached
 
     def root(self, mode: str = "r+") -> Any:
         from engine.store import open_store
@@ -53,6 +54,10 @@ def _threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+class NotCached(Exception):
+    """Raised by a task run with ``TaskContext.probe`` when it would have to compute."""
+
+
 def _run(ctx: TaskContext, stage: str, key: str, fresh: Callable[[Payload], bool],
          compute: Callable[[], Payload]) -> Payload:
     """The cached payload if ``fresh(payload)`` holds of it, else ``compute()`` (timed, cached)."""
@@ -60,6 +65,8 @@ def _run(ctx: TaskContext, stage: str, key: str, fresh: Callable[[Payload], bool
     hit = cache.get(stage, key)
     if hit is not None and fresh(hit):
         return {**hit, "computed": False}
+    if ctx.probe:
+        raise NotCached(key)
     started = time.perf_counter()
     with _threads(ctx.threads):
         payload = compute()

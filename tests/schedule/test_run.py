@@ -42,13 +42,15 @@ def results_of(run_dir) -> pd.DataFrame:
     return table.sort_values(["layer", "metric", "direction", "k"]).reset_index(drop=True)
 
 
-def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path):
-    """Extraction split into sentence ranges (4 store shards a task) on 2 workers equals one process."""
+def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path, monkeypatch):
+    """Extraction split into sentence ranges (4 store shards a task) on 2 workers equals one process; a
+    re-run with everything cached answers from the cache without starting a cluster."""
     small = {"chunk_rows": 64, "shard_rows": 128}
     sync = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "sync", store=small,
                                     extract_shards_per_task=4), progress=False)
-    local = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "local", "local", store=small,
-                                     n_workers=2, extract_shards_per_task=4), progress=False)
+    local_config = make_config(tiny_models["bert"], links_file, tmp_path, "local", "local", store=small,
+                               n_workers=2, extract_shards_per_task=4)
+    local = run_pipeline(local_config, progress=False)
     assert sync.computed == local.computed
     assert local.computed["extract"] >= 2 * 5  # ~2,700 words a language: 22 shards, 6 tasks
     assert {k: v for k, v in local.computed.items() if k != "extract"} == {
@@ -64,6 +66,16 @@ def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path):
         one = open_store(tmp_path / "sync.zarr")[f"activations/tiny/encoder/{lang}/layer_2"][:]
         many = open_store(tmp_path / "local.zarr")[f"activations/tiny/encoder/{lang}/layer_2"][:]
         np.testing.assert_array_equal(one, many)
+
+    import engine.schedule.executor
+
+    def no_cluster(config):
+        raise AssertionError("a fully cached re-run started a Dask cluster")
+
+    monkeypatch.setattr(engine.schedule.executor, "dask_client", no_cluster)
+    again = run_pipeline(local_config, progress=False)
+    assert again.computed == {} and sum(again.cached.values()) == sum(local.computed.values())
+    pd.testing.assert_frame_equal(results_of(again.run_dir), b)
 
 
 def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, links_file, tmp_path):
