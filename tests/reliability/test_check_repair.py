@@ -158,8 +158,8 @@ def test_info_lists_every_artefact_and_names_the_incomplete(finished):
     assert "  clusterings: 8 complete, 1 incomplete" in lines
     assert any(line.startswith(f"    {clusters.split('/', 1)[1]}: K 8, n ") and line.endswith(" incomplete")
                for line in lines)
-    assert "  metric alignments: 2 complete" in lines
+    assert "  metric alignments: 6 complete" in lines  # 3 layers x 2 directions
     as_json = json.loads(subprocess.run([sys.executable, "-m", "engine.cli", "info", str(store), "--json"],
                                         capture_output=True, text=True).stdout)
     assert [c["path"] for c in as_json["clusters"] if not c["complete"]] == [clusters]
-    assert {len(as_json[s]) for s in ("links", "dictionaries")} == {1} and len(as_json["alignments"]) == 2
+    assert {len(as_json[s]) for s in ("links", "dictionaries")} == {1} and len(as_json["alignments"]) == 6
