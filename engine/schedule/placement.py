@@ -80,7 +80,7 @@ def placement_cluster(n_gpus: int, n_cpu: int) -> Any:
     """A local cluster of ``n_gpus`` GPU workers and ``n_cpu`` CPU workers (see :func:`worker_specs`)."""
     from distributed import Scheduler, SpecCluster
 
-    scheduler = {"cls": Scheduler, "options": {"dashboard_address": None}}
+    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0"}}
     return SpecCluster(workers=worker_specs(n_gpus, n_cpu), scheduler=scheduler, silence_logs=logging.WARNING)
 
 
@@ -131,12 +131,34 @@ def dask_client(config: Config) -> Iterator[tuple[Any, Placement]]:
         cluster, placement = placement_cluster(n_gpu, n_cpu), Placement(gpu=True, cpu=True)
     else:
         workers = config.run.n_workers or max(1, cores)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.WARNING)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=logging.WARNING)  # ":0": any free port, never a clash on 8787
         placement = Placement()
     client = Client(cluster)
     try:
         yield client, placement
     finally:
         client.close()
+        close_workers(cluster)
         cluster.close()
+
+
+#: how long a worker process may take to exit once asked (a worker that imported torch and transformers takes
+#: 2-4 s to finalise on a busy 2-core machine, past distributed's default of 4 s, after which it is killed)
+WORKER_EXIT_S = 60.0
+
+
+def close_workers(cluster: Any) -> None:
+    """Ask every worker of a local cluster to close, together, and wait up to :data:`WORKER_EXIT_S` for their
+    processes to exit (instead of their nannies killing them after 4 s)."""
+    import asyncio
+
+    async def close_all(nannies: list[Any]) -> None:
+        await asyncio.gather(*(n.close(timeout=WORKER_EXIT_S, reason="babelscope-run-done") for n in nannies),
+                             return_exceptions=True)
+
+    nannies = [w for w in cluster.workers.values() if hasattr(w, "close")]
+    try:
+        cluster.sync(close_all, nannies)
+    except Exception as exc:  # noqa: BLE001 - cluster.close() below still ends whatever is left
+        log.debug("closing the workers: %s", exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def results_of(run_dir) -> pd.DataFrame:
     return table.sort_values(["layer", "metric", "direction", "k"]).reset_index(drop=True)
 
 
-def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path, monkeypatch):
+def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path, monkeypatch, caplog):
     """Extraction split into sentence ranges (4 store shards a task) on 2 workers equals one process; a
     re-run with everything cached answers from the cache without starting a cluster."""
     small = {"chunk_rows": 64, "shard_rows": 128}
@@ -50,7 +51,10 @@ def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path, monkeypatc
                                     extract_shards_per_task=4), progress=False)
     local_config = make_config(tiny_models["bert"], links_file, tmp_path, "local", "local", store=small,
                                n_workers=2, extract_shards_per_task=4)
-    local = run_pipeline(local_config, progress=False)
+    with caplog.at_level(logging.WARNING, logger="distributed"):
+        local = run_pipeline(local_config, progress=False)
+    # the workers exit when asked (no nanny kills one after 4 s), and nothing warns (no port clash either)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("distributed")] == []
     assert sync.computed == local.computed
     assert local.computed["extract"] >= 2 * 5  # ~2,700 words a language: 22 shards, 6 tasks
     assert {k: v for k, v in local.computed.items() if k != "extract"} == {
