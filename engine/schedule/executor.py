@@ -24,11 +24,15 @@ def context(config: Config) -> TaskContext:
 
 def task_failed(key: str, exc: BaseException, ctx: TaskContext) -> BaseException:
     """Log which task failed, in one line; the error to raise: a babelscope error as it is (its message names
-    the input at fault), a store node whose metadata no longer parses (named, with the repair), or else a
-    :class:`TaskFailedError` naming the task (traceback in run.log)."""
+    the input at fault), a refused write (disk full, read-only) as the StoreError naming the file, a store node
+    whose metadata no longer parses (named, with the repair), or else a :class:`TaskFailedError` naming the
+    task (traceback in run.log)."""
+    from engine.files import WRITE_ERRNOS, write_error
     from engine.store.verify import unreadable_metadata
 
-    if not isinstance(exc, BabelscopeError) and (damaged := unreadable_metadata(ctx.store)):
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:  # disk full, read-only: named like any refused write
+        exc = write_error(exc.filename or ctx.store, exc)
+    elif not isinstance(exc, BabelscopeError) and (damaged := unreadable_metadata(ctx.store)):
         exc = StoreError(f"store {str(ctx.store)!r}: {damaged[0].describe()}; run `babelscope info {ctx.store} "
                          f"--repair`, then run again")
     log.error("task %s failed: %s", key, exc if isinstance(exc, BabelscopeError) else f"{type(exc).__name__}: {exc}")

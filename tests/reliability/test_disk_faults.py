@@ -127,7 +127,7 @@ def test_read_only_store_and_run_folder_are_named(tiny_models, bible_links, tmp_
     data["run"]["dir"] = str(disk / "run")
     with pytest.raises(StoreError) as info:
         run_pipeline(validate_config(data), progress=False)
-    assert str(info.value) == (f"cannot write '{disk}/run': Read-only file system (errno 30); nothing there is "
+    assert str(info.value) == (f"cannot write '{disk}/run.lock': Read-only file system (errno 30); nothing there is "
                                f"marked complete")
     assert not (tmp_path / "rw.zarr").exists()
 
