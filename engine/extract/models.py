@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,21 +23,43 @@ _POOLER_TYPES = ("bert", "roberta", "xlm-roberta", "camembert")
 
 @dataclass
 class LoadedModel:
-    """A model ready for extraction, with what the store records about it."""
+    """A model ready for extraction, with what the store records about it.
+
+    The tokenizer (and what depends on it: ``max_tokens``, the ``tokenizer`` attr) is loaded on first use, so
+    that a run whose extractions are complete in the store never loads one (about 2 s for me5-small).
+    """
 
     spec: ModelSpec
-    model: Any  # torch.nn.Module in eval mode on its device
-    tokenizer: Any  # a fast tokenizer
+    model: Any  # torch.nn.Module in eval mode on its device (None: config and tokenizer only)
     source: str  # resolved folder or hub id
     is_encoder_decoder: bool
     n_layers: dict[str, int]  # side -> number of transformer layers (hidden states = n_layers + 1)
     hidden_size: int
-    max_tokens: int  # longest input sequence (special tokens included)
-    attrs: dict[str, Any] = field(default_factory=dict)
+    config: Any  # the transformers config
+    load_tokenizer: Callable[[], Any]  # -> a fast tokenizer
+    base_attrs: dict[str, Any] = field(default_factory=dict)
+    _tokenizer: Any = field(default=None, repr=False)
 
     @property
     def sides(self) -> tuple[str, ...]:
         return ("encoder", "decoder") if self.is_encoder_decoder else ("encoder",)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's fast tokenizer (loaded now if it was not yet)."""
+        if self._tokenizer is None:
+            self._tokenizer = self.load_tokenizer()
+        return self._tokenizer
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input sequence, special tokens included."""
+        return _max_tokens(self.config, self.tokenizer)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """What the store records about the model (the tokenizer's class included, so it is loaded)."""
+        return {**self.base_attrs, "tokenizer": type(self.tokenizer).__name__}
 
 
 @contextmanager
@@ -164,18 +186,9 @@ def model_layer_counts(spec: ModelSpec) -> dict[str, int]:
     return {side: _layer_count(config, side) for side in sides}
 
 
-def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedModel:
-    """Load model and fast tokenizer for ``spec`` onto ``device`` (eval mode, no grad needed).
+def _fast_tokenizer(source: str, spec: ModelSpec) -> Any:
+    from transformers import AutoTokenizer
 
-    ``weights=False`` loads the tokenizer and config only (``model`` is None): enough to plan an extraction.
-    """
-    import torch
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-    from engine.gemm import onednn_linears
-
-    source = _resolve_source(spec)
-    config = _load_pretrained(AutoConfig, source, spec)
     tokenizer = _load_pretrained(AutoTokenizer, source, spec)
     # sentences over the maximum are windowed (or skipped) and counted by the planner: transformers' own
     # "will result in indexing errors" warning would be wrong here
@@ -184,8 +197,25 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
         raise ModelUnavailableError(
             f"model {spec.name!r} has no fast tokenizer; word alignment needs word_ids() (a tokenizer.json)"
         )
+    return tokenizer
+
+
+def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedModel:
+    """Load model and fast tokenizer for ``spec`` onto ``device`` (eval mode, no grad needed).
+
+    ``weights=False`` loads the config only (``model`` is None; the tokenizer on first use): enough to plan an
+    extraction, or to see that it is complete.
+    """
+    from transformers import AutoConfig, AutoModel
+
+    source = _resolve_source(spec)
+    config = _load_pretrained(AutoConfig, source, spec)
     model = None
     if weights:
+        import torch
+
+        from engine.gemm import onednn_linears
+
         extra = {"add_pooling_layer": False} if config.model_type in _POOLER_TYPES else {}
         with _quiet_transformers():  # the load report would flag the unused pooler weights
             model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
@@ -201,20 +231,21 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
         "model_type": config.model_type,
         "revision": spec.revision or getattr(config, "_commit_hash", None),
         "fingerprint": _fingerprint(source),
-        "tokenizer": type(tokenizer).__name__,
         "transformers": __import__("transformers").__version__,
     }
     loaded = LoadedModel(
         spec=spec,
         model=model,
-        tokenizer=tokenizer,
         source=source,
         is_encoder_decoder=encdec,
         n_layers={side: _layer_count(config, side) for side in sides},
         hidden_size=hidden,
-        max_tokens=_max_tokens(config, tokenizer),
-        attrs=attrs,
+        config=config,
+        load_tokenizer=lambda: _fast_tokenizer(source, spec),
+        base_attrs=attrs,
     )
-    log.info("loaded %s from %s (%s, layers %s, hidden %d)", spec.name, source, config.model_type,
-             loaded.n_layers, hidden)
+    if weights:  # a model about to run needs its tokenizer: a missing fast tokenizer is found now
+        loaded.tokenizer  # noqa: B018
+    log.info("loaded %s from %s (%s, layers %s, hidden %d%s)", spec.name, source, config.model_type,
+             loaded.n_layers, hidden, "" if weights else ", config only")
     return loaded

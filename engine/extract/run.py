@@ -74,8 +74,7 @@ def plan_group(root: Any, group: GroupSpec, load: Loader = _load, *, overwrite: 
     device, dtype = _devices(group)
     loaded = load(group.model, device, False)
     _check_side(loaded, group)
-    sentences, sources = _texts(root, group)
-    job = begin_extraction(root, loaded, group, sentences, sources, root.attrs["corpus_hash"], dtype,
+    job = begin_extraction(root, loaded, group, lambda: _texts(root, group), root.attrs["corpus_hash"], dtype,
                            overwrite=overwrite)
     if job is None:
         stored = root[group.names[0]]

@@ -9,6 +9,7 @@ same arrays. The group's ``complete`` attr is set last.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,42 +111,53 @@ def _compressors(store: StoreSpec) -> Any:
     return ZstdCodec(level=1) if store.compressor == "zstd" else BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")
 
 
-def _group_attrs(loaded: LoadedModel, group: GroupSpec, layers: list[int], compute_dtype: torch.dtype,
-                 corpus_hash: str) -> dict[str, Any]:
-    side, lang, source_lang, store = group.side, group.lang, group.source_lang, group.store
-    semantic = {
+def _extract_hash(loaded: LoadedModel, group: GroupSpec, layers: list[int], compute_dtype: torch.dtype,
+                  corpus_hash: str) -> str:
+    """What makes a group's vectors what they are (model, layers, extraction, dtype, corpus, chunking), hashed:
+    from the model's config alone, no tokenizer."""
+    store = group.store
+    return content_hash({
         "model": loaded.spec.model_dump(mode="json"),
-        "model_source": loaded.attrs.get("model_source"),
-        "fingerprint": loaded.attrs.get("fingerprint"),
-        "side": side,
-        "lang": lang,
-        "source_lang": source_lang,
+        "model_source": loaded.base_attrs.get("model_source"),
+        "fingerprint": loaded.base_attrs.get("fingerprint"),
+        "side": group.side,
+        "lang": group.lang,
+        "source_lang": group.source_lang,
         "layers": layers,
         "extract": group.extract.semantic(),
-        "compute_dtype": str(compute_dtype).removeprefix("torch."),
+        "compute_dtype": _dtype_name(compute_dtype),
         "corpus_hash": corpus_hash,
         "store": {"chunk_rows": store.chunk_rows, "shard_rows": store.shard_rows, "compressor": store.compressor},
-    }
+    })
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _group_attrs(loaded: LoadedModel, group: GroupSpec, layers: list[int], compute_dtype: torch.dtype,
+                 corpus_hash: str, extract_hash: str) -> dict[str, Any]:
+    side = group.side
     return {
         **loaded.attrs,
         "side": side,
-        "lang": lang,
-        "source_lang": source_lang,
+        "lang": group.lang,
+        "source_lang": group.source_lang,
         "layers": layers,
         "hidden_size": loaded.hidden_size,
         "aggregation": group.extract.aggregation,
         "long_sentences": group.extract.long_sentences,
-        "compute_dtype": semantic["compute_dtype"],
+        "compute_dtype": _dtype_name(compute_dtype),
         "storage_dtype": "float16",
         "corpus_hash": corpus_hash,
         "engine_version": __version__,
         "decoder_teacher_forcing": "labels shifted right" if side == "decoder" else None,
-        "extract_hash": content_hash(semantic),
+        "extract_hash": extract_hash,
         "complete": False,
     }
 
 
-def _prepare_group(root: Any, name: str, attrs: dict[str, Any], overwrite: bool) -> bool:
+def _prepare_group(root: Any, name: str, extract_hash: str, overwrite: bool) -> bool:
     """Return True if the group is already complete (nothing to do). Refuses an incompatible group."""
     if name in root:
         held = root[name].attrs.get("extract_hash")
@@ -154,10 +166,10 @@ def _prepare_group(root: Any, name: str, attrs: dict[str, Any], overwrite: bool)
                 path = layout.extraction_group(prefix, layout.extraction_of(name))
                 if path in root:
                     del root[path]
-        elif held != attrs["extract_hash"]:
+        elif held != extract_hash:
             raise StoreError(
                 f"{name!r} in the store was written by an incompatible config (extract_hash {held} != "
-                f"{attrs['extract_hash']}: model, layers, aggregation, dtype or chunking differ); "
+                f"{extract_hash}: model, layers, aggregation, dtype or chunking differ); "
                 f"use --overwrite or another store path"
             )
         elif root[name].attrs.get("complete"):
@@ -228,20 +240,24 @@ def _stored_plan(root: Any, group: GroupSpec, n_sentences: int) -> LanguagePlan 
                         missing["sentence"].astype(np.int32), missing["position"].astype(np.int32), dict(stats))
 
 
-def begin_extraction(root: Any, loaded: LoadedModel, group: GroupSpec, sentences: list[list[str]],
-                     sources: list[list[str]] | None, corpus_hash: str, compute_dtype: torch.dtype, *,
-                     overwrite: bool = False) -> ExtractionJob | None:
+def begin_extraction(root: Any, loaded: LoadedModel, group: GroupSpec,
+                     texts: Callable[[], tuple[list[list[str]], list[list[str]] | None]], corpus_hash: str,
+                     compute_dtype: torch.dtype, *, overwrite: bool = False) -> ExtractionJob | None:
     """Plan the rows and create the arrays of one model × side × language (None when already complete).
 
     The one place the layer list is derived (from the model's own layer count). Needs the tokenizer and model
     config only (``loaded.model`` may be None): it runs on a client before shard tasks that load the weights.
+    ``texts()``: the group's sentences and, on a decoder side, its encoder sentences; neither they nor the
+    tokenizer are read when the group is complete.
     """
     layers = requested_layers(group.extract, loaded.n_layers[group.side], loaded.spec.name)
-    attrs = _group_attrs(loaded, group, layers, compute_dtype, corpus_hash)
+    extract_hash = _extract_hash(loaded, group, layers, compute_dtype, corpus_hash)
     names = group.names
-    if _prepare_group(root, names[0], attrs, overwrite):
+    if _prepare_group(root, names[0], extract_hash, overwrite):
         log.info("%s complete in the store, skipping", names[0])
         return None
+    attrs = _group_attrs(loaded, group, layers, compute_dtype, corpus_hash, extract_hash)
+    sentences, sources = texts()
     plan = _stored_plan(root, group, len(sentences))
     if plan is None:
         _, word_index = build_vocab(sentences)

@@ -33,11 +33,17 @@ class RunSummary:
 
 
 def _versions() -> dict[str, Any]:
+    """Versions of what computed the results, from the installed distributions (importing them would cost
+    seconds a cached run does not otherwise spend)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     out: dict[str, Any] = {"babelscope": __version__, "python": platform.python_version()}
-    for name in ("torch", "transformers", "zarr", "numpy", "dask", "distributed", "sklearn"):
+    for name, distribution in (("torch", "torch"), ("transformers", "transformers"), ("zarr", "zarr"),
+                               ("numpy", "numpy"), ("dask", "dask"), ("distributed", "distributed"),
+                               ("sklearn", "scikit-learn")):
         try:
-            out[name] = __import__(name).__version__
-        except ImportError:
+            out[name] = version(distribution)
+        except PackageNotFoundError:
             out[name] = None
     return out
 
