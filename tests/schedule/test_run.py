@@ -82,10 +82,20 @@ def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path, monkeypatc
     pd.testing.assert_frame_equal(results_of(again.run_dir), b)
 
 
-def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, links_file, tmp_path):
+def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, links_file, tmp_path, monkeypatch):
     first = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c"), progress=False)
     assert first.cached == {}
-    again = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c"), progress=False)
+    import transformers
+
+    import engine.extract.models
+
+    def no_loading(*args):
+        raise AssertionError("a fully cached re-run loaded a tokenizer or weights")
+
+    with monkeypatch.context() as patched:  # nothing to extract: the model's config is all a re-run reads
+        patched.setattr(engine.extract.models, "_fast_tokenizer", no_loading)
+        patched.setattr(transformers.AutoModel, "from_pretrained", no_loading)
+        again = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c"), progress=False)
     assert again.computed == {}
     assert sum(again.cached.values()) == sum(first.computed.values())
     changed = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c", ks=(6,)), progress=False)
