@@ -45,11 +45,13 @@ def _load(spec: ModelSpec, device: Any, weights: bool) -> LoadedModel:
 
 @dataclass(frozen=True)
 class GroupPlan:
-    """A planned extraction: its store shards, the layers it stores, and the bytes its unwritten shards take."""
+    """A planned extraction: its store shards, the layers it stores, and the words (rows) and bytes its unwritten
+    shards hold."""
 
     n_shards: int
     layers: list[int]
     pending_bytes: int = 0
+    pending_words: int = 0
 
 
 def _devices(group: GroupSpec) -> tuple[Any, Any]:
@@ -79,9 +81,10 @@ def plan_group(root: Any, group: GroupSpec, load: Loader = _load, *, overwrite: 
     if job is None:
         stored = root[group.names[0]]
         return GroupPlan(int(stored[layout.SHARD_DONE].shape[0]), [int(layer) for layer in stored.attrs["layers"]])
-    todo = 1.0 - float(job.done[:].mean()) if job.n_shards else 0.0
-    pending = int(job.plan.n_rows * loaded.hidden_size * 2 * len(job.layers) * todo)  # float16
-    return GroupPlan(job.n_shards, job.layers, pending)
+    shard_rows, n_rows = group.store.shard_rows, job.plan.n_rows
+    done = job.done[:]
+    words = sum(min(n_rows, (s + 1) * shard_rows) - s * shard_rows for s in range(job.n_shards) if not done[s])
+    return GroupPlan(job.n_shards, job.layers, words * loaded.hidden_size * 2 * len(job.layers), words)  # float16
 
 
 def _pending_estimate(root: Any, group: GroupSpec, loaded: LoadedModel, overwrite: bool) -> int:
@@ -108,8 +111,9 @@ def check_space(store: Any, plans: list[GroupPlan]) -> None:
 
 
 def extract_range(root: Any, group: GroupSpec, first: int, stop: int, load: Loader = _load, *,
-                  progress: bool = False) -> tuple[int, int]:
-    """Compute and write the unwritten shards ``first:stop`` of a planned group; returns (shards, words)."""
+                  progress: bool = False, on_words: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Compute and write the unwritten shards ``first:stop`` of a planned group; returns (shards, words).
+    ``on_words(n)`` hears of every batch of ``n`` words computed."""
     job = open_extraction(root, group, int(root.attrs["n_sentences"]))
     if job is None:
         return 0, 0
@@ -117,7 +121,7 @@ def extract_range(root: Any, group: GroupSpec, first: int, stop: int, load: Load
     loaded = load(group.model, device, True)
     sentences, sources = _texts(root, group)
     return extract_shards(job, loaded, group, sentences, sources, dtype, device, range(first, stop),
-                          progress=progress)
+                          progress=progress, on_words=on_words)
 
 
 def finish_group(root: Any, group: GroupSpec, computed_words: int, seconds: float,

@@ -296,12 +296,16 @@ def shards_written(root: Any, group: GroupSpec, first: int, stop: int) -> bool:
 
 def extract_shards(job: ExtractionJob, loaded: LoadedModel, group: GroupSpec, sentences: list[list[str]],
                    sources: list[list[str]] | None, compute_dtype: torch.dtype, device: torch.device,
-                   shards: range | None = None, *, progress: bool = True) -> tuple[int, int]:
-    """Compute and write the not-yet-done shards of ``shards`` (default: all); returns (shards, words)."""
+                   shards: range | None = None, *, progress: bool = True,
+                   on_words: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Compute and write the not-yet-done shards of ``shards`` (default: all); returns (shards, words).
+
+    ``progress``: a word bar on the terminal; ``on_words(n)``: called as each batch's ``n`` words are computed.
+    """
     wanted = range(job.n_shards) if shards is None else shards
     flags = job.done[:]
     todo = [s for s in wanted if not flags[s]] if job.plan.n_rows else []
-    words = _run_shards(loaded, job, group, sentences, sources, todo, compute_dtype, device, progress)
+    words = _run_shards(loaded, job, group, sentences, sources, todo, compute_dtype, device, progress, on_words)
     return len(todo), words
 
 
@@ -333,7 +337,7 @@ def summary_of(root: Any, group: GroupSpec, job: ExtractionJob | None, shards_co
 
 def _run_shards(loaded: LoadedModel, job: ExtractionJob, group: GroupSpec, sentences: list[list[str]],
                 sources: list[list[str]] | None, todo: list[int], compute_dtype: torch.dtype, device: torch.device,
-                progress: bool) -> int:
+                progress: bool, on_words: Callable[[int], None] | None) -> int:
     spec, shard_rows = group.extract, group.store.shard_rows
     side, layers, plan, label = job.side, job.layers, job.plan, job.names[0]
     n_layers = loaded.n_layers[side]
@@ -395,6 +399,8 @@ def _run_shards(loaded: LoadedModel, job: ExtractionJob, group: GroupSpec, sente
                 writer.put_rows(shard, local, vectors, event)
                 computed += len(local)
                 bar.update(len(local))
+                if on_words is not None:
+                    on_words(len(local))
             writer.end_shard(shard)
         writer.close()
     except BaseException:

@@ -11,7 +11,7 @@ from engine.config import Config
 from engine.errors import BabelscopeError, StoreError, TaskFailedError
 from engine.schedule.graph import Task
 from engine.schedule.placement import dask_client
-from engine.schedule.progress import Progress
+from engine.schedule.progress import TOPIC, Progress, listening
 from engine.schedule.tasks import NotCached, TaskContext
 
 log = logging.getLogger(__name__)
@@ -74,11 +74,13 @@ def cached_results(config: Config, graph: list[Task]) -> dict[str, dict[str, Any
     return results
 
 
-def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:
-    """Every task in this process, in topological order."""
+def run_sync(config: Config, graph: list[Task], progress: bool, words_total: int = 0) -> dict[str, dict[str, Any]]:
+    """Every task in this process, in topological order (``words_total``: words extraction has to compute, for
+    the progress shown inside its tasks)."""
     ctx = context(config)
     results: dict[str, dict[str, Any]] = {}
-    with Progress([t.stage for t in graph], progress, workers=1, run_dir=ctx.run_dir) as bar:
+    with Progress([t.stage for t in graph], progress, workers=1, run_dir=ctx.run_dir,
+                  words_total=words_total) as bar, listening(bar.running):
         for task in graph:
             try:
                 results[task.dask_key] = task.fn(ctx, *task.args, task.key, *[results[d] for d in task.deps])
@@ -89,8 +91,9 @@ def run_sync(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
     return results
 
 
-def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dict[str, Any]]:
-    """Submit the graph to Dask; dependencies travel as futures (small summaries), never arrays."""
+def run_dask(config: Config, graph: list[Task], progress: bool, words_total: int = 0) -> dict[str, dict[str, Any]]:
+    """Submit the graph to Dask; dependencies travel as futures (small summaries), never arrays. Running
+    extraction tasks report their words as worker events (see :mod:`engine.schedule.progress`)."""
     from distributed import as_completed
 
     ctx = context(config)
@@ -103,7 +106,9 @@ def run_dask(config: Config, graph: list[Task], progress: bool) -> dict[str, dic
         stage_of = {task.dask_key: task.stage for task in graph}
         results: dict[str, dict[str, Any]] = {}
         workers = sum(int(w.get("nthreads", 1)) for w in client.scheduler_info(n_workers=-1)["workers"].values())
-        with Progress([task.stage for task in graph], progress, workers=workers, run_dir=ctx.run_dir) as bar:
+        with Progress([task.stage for task in graph], progress, workers=workers, run_dir=ctx.run_dir,
+                      words_total=words_total) as bar:
+            client.subscribe_topic(TOPIC, lambda event: bar.running(str(event[1]["key"]), int(event[1]["words"])))
             for future in as_completed(list(futures.values())):
                 try:
                     results[future.key] = future.result()

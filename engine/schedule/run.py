@@ -159,7 +159,8 @@ def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, o
     if results is not None:
         log.info("run %s: every task is cached and its artefact complete; nothing to compute", run_dir)
     else:
-        results = (run_sync if config.run.scheduler == "sync" else run_dask)(config, graph, progress)
+        words_total = sum(plan.pending_words for plan in plans.values())
+        results = (run_sync if config.run.scheduler == "sync" else run_dask)(config, graph, progress, words_total)
     computed, cached, stage_seconds = Counter(), Counter(), Counter()
     for payload in results.values():
         stage = payload.get("stage", "?")

@@ -86,8 +86,9 @@ def task_extract(ctx: TaskContext, group: Any, first: int, stop: int, key: str) 
 
     def compute() -> Payload:
         from engine.device import resolve_device
+        from engine.schedule.progress import task_reporter
 
-        n_shards, n_words = extract_range(root, group, first, stop, kept_model)
+        n_shards, n_words = extract_range(root, group, first, stop, kept_model, on_words=task_reporter(key))
         return {"group": group.names[0], "shards": [first, stop], "computed_shards": n_shards, "words": n_words,
                 "device": str(resolve_device(group.extract.device))}
 
