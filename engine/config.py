@@ -228,10 +228,11 @@ class MetricsSpec(_Section):
 
 
 class RunSpec(_Section):
-    """The scheduler: ``local`` (LocalCluster), ``cuda`` (one GPU worker per GPU, plus CPU workers), ``sync`` (in
-    process), or ``tcp://host:port``; see :mod:`engine.schedule.placement`."""
+    """The scheduler: ``auto`` (``local`` where it pays, else ``sync``), ``local`` (LocalCluster), ``cuda`` (one
+    GPU worker per GPU, plus CPU workers), ``sync`` (in process), or ``tcp://host:port``; see
+    :mod:`engine.schedule.placement`."""
 
-    scheduler: str = "local"
+    scheduler: str = "auto"
     dir: Path = Path("runs/default")  # results, report, cache and log
     n_workers: int | None = Field(None, ge=1)  # default: one per core (local) or per GPU (cuda)
     threads_per_task: int = Field(1, ge=1)  # torch/BLAS threads inside each task (same in every scheduler)
@@ -241,9 +242,9 @@ class RunSpec(_Section):
     @field_validator("scheduler")
     @classmethod
     def _scheduler(cls, value: str) -> str:
-        if value in ("local", "cuda", "sync") or value.startswith(("tcp://", "tls://", "ucx://")):
+        if value in ("auto", "local", "cuda", "sync") or value.startswith(("tcp://", "tls://", "ucx://")):
             return value
-        raise ValueError("must be local, cuda, sync or a scheduler address such as tcp://127.0.0.1:8786")
+        raise ValueError("must be auto, local, cuda, sync or a scheduler address such as tcp://127.0.0.1:8786")
 
 
 class Config(_Section):

@@ -45,13 +45,14 @@ def _load(spec: ModelSpec, device: Any, weights: bool) -> LoadedModel:
 
 @dataclass(frozen=True)
 class GroupPlan:
-    """A planned extraction: its store shards, the layers it stores, and the words (rows) and bytes its unwritten
-    shards hold."""
+    """A planned extraction: its store shards, the layers it stores, its words (rows), and the words and bytes its
+    unwritten shards hold."""
 
     n_shards: int
     layers: list[int]
     pending_bytes: int = 0
     pending_words: int = 0
+    n_words: int = 0
 
 
 def _devices(group: GroupSpec) -> tuple[Any, Any]:
@@ -80,11 +81,14 @@ def plan_group(root: Any, group: GroupSpec, load: Loader = _load, *, overwrite: 
                            overwrite=overwrite)
     if job is None:
         stored = root[group.names[0]]
-        return GroupPlan(int(stored[layout.SHARD_DONE].shape[0]), [int(layer) for layer in stored.attrs["layers"]])
+        layers = [int(layer) for layer in stored.attrs["layers"]]
+        n_words = int(stored[layout.layer_name(layers[0])].shape[0]) if layers else 0
+        return GroupPlan(int(stored[layout.SHARD_DONE].shape[0]), layers, n_words=n_words)
     shard_rows, n_rows = group.store.shard_rows, job.plan.n_rows
     done = job.done[:]
     words = sum(min(n_rows, (s + 1) * shard_rows) - s * shard_rows for s in range(job.n_shards) if not done[s])
-    return GroupPlan(job.n_shards, job.layers, words * loaded.hidden_size * 2 * len(job.layers), words)  # float16
+    return GroupPlan(job.n_shards, job.layers, words * loaded.hidden_size * 2 * len(job.layers), words,  # float16
+                     n_rows)
 
 
 def _pending_estimate(root: Any, group: GroupSpec, loaded: LoadedModel, overwrite: bool) -> int:

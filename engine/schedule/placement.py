@@ -23,10 +23,44 @@ from engine.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WORKER_ENV", "Placement", "check_devices", "dask_client", "gpu_count", "placement_cluster",
-           "visible_order", "worker_specs"]
+__all__ = ["AUTO_LOCAL_MIN_WORDS", "WORKER_ENV", "Placement", "check_devices", "choose_scheduler", "dask_client",
+           "gpu_count", "placement_cluster", "visible_order", "worker_specs"]
 
 WORKER_ENV = "BABELSCOPE_WORKER"  # the worker's name, in its environment (tasks record where they ran)
+
+#: ``scheduler: auto`` on a host without GPUs runs in process below this many words (all models, sides and
+#: languages): starting worker processes, each loading the model, costs more than parallel tasks win back
+#: (measured by ``benchmarks/bench_scheduler.py``)
+AUTO_LOCAL_MIN_WORDS = 100_000
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity, where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def choose_scheduler(config: Config, words: int) -> tuple[str, str]:
+    """The scheduler a run uses, and why: ``run.scheduler`` as configured, or for ``auto`` ``local`` on a host
+    with GPUs (one GPU worker per GPU), when ``run.n_workers`` asks for workers, or when the run is large enough
+    (``words`` of every model × side × language at least :data:`AUTO_LOCAL_MIN_WORDS`) on more than one core;
+    else ``sync``."""
+    scheduler = config.run.scheduler
+    if scheduler != "auto":
+        return scheduler, "as configured"
+    if gpus := gpu_count():
+        return "local", f"{gpus} GPU(s): one GPU worker each"
+    if config.run.n_workers:
+        return "local", f"run.n_workers={config.run.n_workers}"
+    cores = usable_cores()
+    if cores < 2:
+        return "sync", "one core: worker processes would only add their start"
+    if words < AUTO_LOCAL_MIN_WORDS:
+        return "sync", (f"no GPU, {words:,} words < {AUTO_LOCAL_MIN_WORDS:,}: in one process is quicker than "
+                        f"starting {cores} worker processes that each load the model")
+    return "local", f"no GPU, {words:,} words >= {AUTO_LOCAL_MIN_WORDS:,}: {cores} worker processes"
 
 
 @dataclass(frozen=True)
@@ -117,7 +151,7 @@ def dask_client(config: Config) -> Iterator[tuple[Any, Placement]]:
         finally:
             client.close()
         return
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     gpus = gpu_count()
     if scheduler == "cuda" and not gpus:
         log.warning("scheduler cuda: no CUDA device is visible (torch.cuda.is_available() is False); running on "

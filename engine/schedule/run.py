@@ -149,18 +149,22 @@ def _one_line(exc: BaseException) -> str:
 def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, overwrite: bool) -> RunSummary:
     from engine.schedule.executor import cached_results, run_dask, run_sync
     from engine.schedule.graph import build_graph
+    from engine.schedule.placement import choose_scheduler
 
     for folder in (config.store.path, run_dir):  # what an earlier, killed run left half-written
         remove_write_debris(folder)
     corpus_hash, plans = _prepare(config, overwrite)
     graph = build_graph(config, corpus_hash, plans)
-    log.info("run %s: %d tasks on scheduler %s", run_dir, len(graph), config.run.scheduler)
-    results = cached_results(config, graph) if config.run.scheduler != "sync" else None
+    scheduler, why = choose_scheduler(config, sum(plan.n_words for plan in plans.values()))
+    log.info("run %s: %d tasks on scheduler %s%s", run_dir, len(graph), scheduler,
+             f" (auto: {why})" if config.run.scheduler == "auto" else "")
+    chosen = config.model_copy(update={"run": config.run.model_copy(update={"scheduler": scheduler})})
+    results = cached_results(chosen, graph) if scheduler != "sync" else None
     if results is not None:
         log.info("run %s: every task is cached and its artefact complete; nothing to compute", run_dir)
     else:
         words_total = sum(plan.pending_words for plan in plans.values())
-        results = (run_sync if config.run.scheduler == "sync" else run_dask)(config, graph, progress, words_total)
+        results = (run_sync if scheduler == "sync" else run_dask)(chosen, graph, progress, words_total)
     computed, cached, stage_seconds = Counter(), Counter(), Counter()
     for payload in results.values():
         stage = payload.get("stage", "?")
@@ -172,6 +176,7 @@ def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, o
             "versions": _versions(), "corpus_hash": corpus_hash, "seconds": round(seconds, 2),
             "stage_seconds": {k: round(v, 2) for k, v in stage_seconds.items()},
             "computed": dict(computed), "cached": dict(cached), "store": str(config.store.path),
+            "scheduler": scheduler,
             "skipped": sorted(p["skipped"] for p in results.values()
                               if p.get("stage") == "cluster" and p.get("skipped"))}
     files = _write_outputs(config, _tables(results), meta)

@@ -5,6 +5,7 @@ selection and metrics on the CPU workers, which see none."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -68,3 +69,41 @@ def test_gpu_stages_run_on_gpu_workers_and_the_rest_on_cpu_workers(tiny_models, 
         assert {worker for worker, _ in where[stage]} <= {"cpu-0", "cpu-1"}, (stage, where[stage])
         assert {devices for _, devices in where[stage]} == {""}
     assert {p["device"] for p in tasks.values() if p["stage"] in ("extract", "cluster")} == {"cpu"}
+
+
+@pytest.mark.parametrize(("scheduler", "gpus", "cores", "words", "n_workers", "chosen", "why"), [
+    ("auto", 0, 2, 10_000, None, "sync", r"no GPU, 10,000 words < [\d,]+: in one process is quicker than "
+                                         r"starting 2 worker processes that each load the model"),
+    ("auto", 0, 2, 10**7, None, "local", r"no GPU, 10,000,000 words >= [\d,]+: 2 worker processes"),
+    ("auto", 0, 1, 10**7, None, "sync", r"one core: worker processes would only add their start"),
+    ("auto", 2, 2, 10, None, "local", r"2 GPU\(s\): one GPU worker each"),
+    ("auto", 0, 2, 10, 3, "local", r"run.n_workers=3"),
+    ("sync", 4, 16, 10**7, None, "sync", r"as configured"),
+    ("local", 0, 2, 10, None, "local", r"as configured"),
+])
+def test_auto_runs_in_process_unless_workers_pay(tiny_models, tmp_path, monkeypatch, scheduler, gpus, cores, words,
+                                                 n_workers, chosen, why):
+    import engine.schedule.placement as placement
+
+    monkeypatch.setattr(placement, "gpu_count", lambda: gpus)
+    monkeypatch.setattr(placement, "usable_cores", lambda: cores)
+    config = make_config(tiny_models["bert"], tmp_path / "links", tmp_path, "x", scheduler, n_workers=n_workers)
+    got, reason = placement.choose_scheduler(config, words)
+    assert got == chosen and re.fullmatch(why, reason), reason
+
+
+def test_the_default_scheduler_is_auto_and_says_what_it_chose(tiny_models, bible_links, tmp_path, monkeypatch):
+    import engine.schedule.placement as placement
+    from tests.reliability.helpers import config_data
+
+    monkeypatch.setattr(placement, "gpu_count", lambda: 0)  # the same choice on a GPU host or a 1-core one
+    monkeypatch.setattr(placement, "usable_cores", lambda: 2)
+    data = config_data(tiny_models["bert"], bible_links, tmp_path, "auto")
+    del data["run"]["scheduler"]
+    config = validate_config(data)
+    assert config.run.scheduler == "auto"
+    run_pipeline(config, progress=False)
+    log = (tmp_path / "auto" / "run.log").read_text()
+    assert re.search(r"run .*/auto: \d+ tasks on scheduler sync \(auto: no GPU, [\d,]+ words < [\d,]+: in one "
+                     r"process is quicker than starting 2 worker processes that each load the model\)", log)
+    assert json.loads((tmp_path / "auto" / "results.json").read_text())["scheduler"] == "sync"
