@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 CONFIG ?= configs/default.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev browser freedict bench bench-smoke gpu-check gpu-bundle lint clean
+.PHONY: run test install install-dev browser freedict slurm bench bench-smoke gpu-check gpu-bundle lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 # The tests run the optional faiss backend too (faiss-cpu wheel).
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -q -e '.[dev,align,faiss]'
+	$(PIP) install -q -e '.[dev,align,faiss,slurm]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -44,7 +44,14 @@ browser:
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium unavailable: the report's browser test will be skipped"; }
 
-test: install-dev browser freedict
+# The SLURM test runs a one-node cluster (munged, slurmctld, slurmd; Debian packages) as root; without apt or
+# root it is skipped.
+slurm:
+	@command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 \
+	  && [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld \
+	  slurmd slurm-client munge >/dev/null) || echo "SLURM unavailable: the SLURM test will be skipped"; }
+
+test: install-dev browser freedict slurm
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-dev

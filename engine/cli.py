@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -118,6 +118,19 @@ def select(
     typer.echo(f"store: {cfg.store.path}")
 
 
+def _dry_run(cfg: Any) -> None:
+    if cfg.run.scheduler != "slurm":
+        typer.echo(f"run.scheduler={cfg.run.scheduler!r} submits no jobs (only slurm does); nothing to show")
+        return
+    from engine.schedule.slurm import job_script
+
+    spec = cfg.run.slurm
+    jobs = spec.jobs_max if spec.jobs_min == spec.jobs_max else f"{spec.jobs_min} to {spec.jobs_max} (adaptive)"
+    typer.echo(f"# babelscope run would submit {jobs} job(s) of this script with sbatch (the scheduler address is "
+               f"chosen when the run starts):")
+    typer.echo(job_script(cfg).rstrip())
+
+
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="YAML config file.")] = Path("configs/default.yaml"),
@@ -125,6 +138,8 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     overwrite: Annotated[bool, typer.Option(
         help="Replace a store of another corpus; redo every extraction of this config.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        help="Print the job script a slurm run would submit, and exit (nothing written).")] = False,
 ) -> None:
     """The whole analysis: extract, align, select, cluster, metrics and report, as one cached task graph."""
     from engine.config import load_config
@@ -132,6 +147,9 @@ def run(
 
     try:
         cfg = load_config(config, set_ or [])
+        if dry_run:
+            _dry_run(cfg)
+            return
         summary = run_pipeline(cfg, progress=progress and sys.stderr.isatty(), overwrite=overwrite)
     except BabelscopeError as exc:
         _fail(exc)

@@ -227,10 +227,36 @@ class MetricsSpec(_Section):
     device: str = "auto"
 
 
+class SlurmSpec(_Section):
+    """Worker jobs of ``run.scheduler: slurm`` (dask-jobqueue's ``SLURMCluster``): each job runs one
+    single-threaded worker per core, or with ``gpus: 1`` one worker that owns the job's GPU."""
+
+    partition: str | None = None  # --partition
+    account: str | None = None  # --account
+    walltime: str = Field("01:00:00", pattern=r"^(\d+-)?\d{1,2}:\d{2}(:\d{2})?$")  # --time
+    cores: int = Field(1, ge=1)  # --cpus-per-task of each job
+    memory: str = Field("4GiB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")  # --mem of each job
+    gpus: int = Field(0, ge=0, le=1)  # --gres=gpu:1: GPU tasks go to these jobs' workers
+    jobs_min: int = Field(1, ge=0)  # adaptive scaling between these (equal: a fixed number of jobs)
+    jobs_max: int = Field(2, ge=1)
+    extra: list[str] = Field(default_factory=list)  # further #SBATCH lines, e.g. "--constraint=a100"
+    prologue: list[str] = Field(default_factory=list)  # shell lines before the worker starts (module load …)
+    python: str | None = None  # the workers' Python (default: the one running babelscope)
+    interface: str | None = None  # network interface the workers reach the scheduler on (e.g. ib0)
+    log_dir: Path | None = None  # the jobs' output (default: {run.dir}/slurm)
+    wait_s: float = Field(3600.0, gt=0)  # how long to wait for the first worker job to start
+
+    @model_validator(mode="after")
+    def _jobs(self) -> SlurmSpec:
+        if self.jobs_min > self.jobs_max:
+            raise ValueError(f"jobs_min={self.jobs_min} must be <= jobs_max={self.jobs_max}")
+        return self
+
+
 class RunSpec(_Section):
     """The scheduler: ``auto`` (``local`` where it pays, else ``sync``), ``local`` (LocalCluster), ``cuda`` (one
-    GPU worker per GPU, plus CPU workers), ``sync`` (in process), or ``tcp://host:port``; see
-    :mod:`engine.schedule.placement`."""
+    GPU worker per GPU, plus CPU workers), ``sync`` (in process), ``slurm`` (worker jobs on a SLURM cluster, see
+    ``slurm``), or ``tcp://host:port``; see :mod:`engine.schedule.placement`."""
 
     scheduler: str = "auto"
     dir: Path = Path("runs/default")  # results, report, cache and log
@@ -238,13 +264,15 @@ class RunSpec(_Section):
     threads_per_task: int = Field(1, ge=1)  # torch/BLAS threads inside each task (same in every scheduler)
     extract_shards_per_task: int = Field(1, ge=1)  # store shards one extraction task computes (sentence ranges)
     report: bool = True
+    slurm: SlurmSpec = Field(default_factory=SlurmSpec)
 
     @field_validator("scheduler")
     @classmethod
     def _scheduler(cls, value: str) -> str:
-        if value in ("auto", "local", "cuda", "sync") or value.startswith(("tcp://", "tls://", "ucx://")):
+        if value in ("auto", "local", "cuda", "sync", "slurm") or value.startswith(("tcp://", "tls://", "ucx://")):
             return value
-        raise ValueError("must be auto, local, cuda, sync or a scheduler address such as tcp://127.0.0.1:8786")
+        raise ValueError("must be auto, local, cuda, sync, slurm or a scheduler address such as "
+                         "tcp://127.0.0.1:8786")
 
 
 class Config(_Section):

@@ -1,6 +1,6 @@
 """Running a task graph: in process (``sync``) or on Dask (``local`` / ``cuda``: a local cluster, with one GPU
-worker per GPU where there are GPUs, see :mod:`engine.schedule.placement`; or an existing scheduler by
-address)."""
+worker per GPU where there are GPUs, see :mod:`engine.schedule.placement`; ``slurm``: worker jobs on a SLURM
+cluster, see :mod:`engine.schedule.slurm`; or an existing scheduler by address)."""
 
 from __future__ import annotations
 

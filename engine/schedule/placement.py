@@ -151,6 +151,19 @@ def dask_client(config: Config) -> Iterator[tuple[Any, Placement]]:
         finally:
             client.close()
         return
+    if scheduler == "slurm":
+        from engine.schedule.slurm import check_shared_store, slurm_client_cluster
+
+        if config.run.slurm.gpus:
+            check_devices(config)
+        client, cluster, placement = slurm_client_cluster(config)
+        try:
+            check_shared_store(client, config)
+            yield client, placement
+        finally:
+            client.close()
+            cluster.close()
+        return
     cores = usable_cores()
     gpus = gpu_count()
     if scheduler == "cuda" and not gpus:

@@ -163,8 +163,14 @@ def test_unknown_model_fails_at_once_offline(monkeypatch):
     ({"cluster": {"backend": "gpu"}},
      "cluster.backend: Input should be 'auto', 'torch', 'sklearn', 'cuml' or 'faiss'; got 'gpu'"),
     ({"run": {"scheduler": "mycluster"}},
-     "run.scheduler: Value error, must be local, cuda, sync or a scheduler address such as tcp://127.0.0.1:8786; "
-     "got 'mycluster'"),
+     "run.scheduler: Value error, must be auto, local, cuda, sync, slurm or a scheduler address such as "
+     "tcp://127.0.0.1:8786; got 'mycluster'"),
+    ({"run": {"scheduler": "slurm", "slurm": {"jobs_min": 3, "jobs_max": 2}}},
+     "run.slurm: Value error, jobs_min=3 must be <= jobs_max=2; got {'jobs_min': 3, 'jobs_max': 2}"),
+    ({"run": {"slurm": {"walltime": 3600}}},
+     "run.slurm.walltime: Input should be a valid string; got 3600"),
+    ({"run": {"slurm": {"memory": "lots"}}},
+     "run.slurm.memory: String should match pattern '^\\d+(\\.\\d+)?\\s*[KMGT]i?B$'; got 'lots'"),
     ({"cluster": {"kss": [3]}},
      "unknown key 'cluster.kss'; allowed keys: backend, device, ks, max_iter, n_init, normalize, prune, seed, tol, "
      "whiten"),

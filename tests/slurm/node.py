@@ -1,0 +1,156 @@
+"""A one-node SLURM cluster on this host, for the tests: munged, slurmctld and slurmd of Debian's packages
+(``make slurm``), each with its own key, socket, state and config in one folder, run as root. Nothing of the
+system's own munge or SLURM configuration is read or changed; ``SLURM_CONF`` points the client commands
+(``sbatch``, ``squeue``, ``scancel``) at this cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel")
+
+CONF = """\
+ClusterName=babelscope-test
+SlurmctldHost={host}
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={socket}
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/slurmctld.log
+SlurmdLogFile={root}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SwitchType=switch/none
+MpiDefault=none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SchedulerType=sched/backfill
+ReturnToService=2
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MailProg=/bin/true
+KillWait=5
+SlurmdTimeout=60
+InactiveLimit=0
+MinJobAge=300
+NodeName={host} CPUs={cpus} RealMemory={memory} State=UNKNOWN
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+def missing() -> str | None:
+    """Why a one-node cluster cannot be started here (None when it can)."""
+    absent = [name for name in DAEMONS if shutil.which(name) is None and not Path(f"/usr/sbin/{name}").exists()]
+    if absent:
+        return f"SLURM/munge not installed ({', '.join(absent)} missing; `make slurm` installs them as root)"
+    if os.geteuid() != 0:
+        return "the one-node SLURM cluster runs its daemons as root"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _daemon(name: str) -> str:
+    return shutil.which(name) or f"/usr/sbin/{name}"
+
+
+class Node:
+    """Start with :meth:`start`, stop with :meth:`stop`; ``env`` is what the client commands need."""
+
+    def __init__(self, root: Path, cpus: int = 2, memory_mb: int = 8000):
+        self.root = Path(root)
+        self.cpus, self.memory = cpus, memory_mb
+        self.host = socket.gethostname()
+        self.conf = self.root / "slurm.conf"
+        self.socket = self.root / "munge" / "munge.socket"
+        self.procs: list[subprocess.Popen] = []
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"SLURM_CONF": str(self.conf)}
+
+    def start(self, timeout: float = 60.0) -> Node:
+        for folder in ("munge", "state", "spool"):
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root / "munge", 0o700)
+        key = self.root / "munge" / "munge.key"
+        key.write_bytes(os.urandom(1024))
+        os.chmod(key, 0o400)
+        munge = self.root / "munge"
+        self._spawn([_daemon("munged"), "-F", "--force", f"--socket={self.socket}", f"--key-file={key}",
+                     f"--pid-file={munge}/munged.pid", f"--log-file={munge}/munged.log",
+                     f"--seed-file={munge}/munged.seed"], "munged")
+        self._wait(lambda: self.socket.exists(), timeout, "munged socket")
+        self.conf.write_text(CONF.format(host=self.host, ctld_port=_free_port(), d_port=_free_port(),
+                                         socket=self.socket, root=self.root, cpus=self.cpus, memory=self.memory))
+        env = {**os.environ, **self.env}
+        self._spawn([_daemon("slurmctld"), "-D", "-i", "-f", str(self.conf)], "slurmctld", env)
+        self._spawn([_daemon("slurmd"), "-D", "-f", str(self.conf)], "slurmd", env)
+        self._wait(self._idle, timeout, "the SLURM node to be idle")
+        return self
+
+    def _spawn(self, command: list[str], name: str, env: dict[str, str] | None = None) -> None:
+        log = open(self.root / f"{name}.out", "wb")  # noqa: SIM115 - kept open for the daemon's life
+        self.procs.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env))
+
+    def _idle(self) -> bool:
+        done = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True,
+                              env={**os.environ, **self.env})
+        return done.returncode == 0 and done.stdout.strip() in ("idle", "mix", "alloc")
+
+    def _wait(self, ready, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            dead = [p.args[0] for p in self.procs if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{dead} exited while waiting for {what}: {self.logs()}")
+            time.sleep(0.2)
+        raise RuntimeError(f"timed out waiting for {what}: {self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+                         for p in sorted(self.root.glob("*.out")) + sorted(self.root.glob("*.log")))
+
+    def squeue(self) -> list[str]:
+        """Job ids queued or running."""
+        done = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, check=True,
+                              env={**os.environ, **self.env})
+        return done.stdout.split()
+
+    def drained(self, timeout: float = 60.0) -> list[str]:
+        """The jobs still queued once none is left or ``timeout`` s have passed (a cancelled job lingers
+        while it completes)."""
+        deadline = time.monotonic() + timeout
+        while (jobs := self.squeue()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return jobs
+
+    def stop(self) -> None:
+        subprocess.run(["scancel", "--user=root"], capture_output=True, env={**os.environ, **self.env})
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
