@@ -199,3 +199,11 @@ def test_the_path_check_finds_a_spelled_path():
     assert [t for t in ("layer_", "layer_3", "layer_norm_eps", "layers") if _spells_a_store_path(t)] == \
         ["layer_", "layer_3"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_installed_distribution_ships_another_top_level_kernels_package():
+    """This project's ``kernels`` package would shadow (or be shadowed by) another distribution's of the same
+    name, e.g. Hugging Face's ``kernels``, which transformers 5.25 depends on and imports when it is present."""
+    from importlib.metadata import packages_distributions
+
+    assert set(packages_distributions().get("kernels", [])) <= {"babelscope"}
