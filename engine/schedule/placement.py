@@ -15,18 +15,17 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from engine.config import Config
 from engine.errors import ConfigError
+from engine.schedule.resources import WORKER_ENV, Placement
 
 log = logging.getLogger(__name__)
 
 __all__ = ["AUTO_LOCAL_MIN_WORDS", "WORKER_ENV", "Placement", "check_devices", "choose_scheduler", "dask_client",
            "gpu_count", "placement_cluster", "visible_order", "worker_specs"]
 
-WORKER_ENV = "BABELSCOPE_WORKER"  # the worker's name, in its environment (tasks record where they ran)
 
 #: ``scheduler: auto`` on a host without GPUs runs in process below this many words (all models, sides and
 #: languages): starting worker processes, each loading the model, costs more than parallel tasks win back
@@ -61,21 +60,6 @@ def choose_scheduler(config: Config, words: int) -> tuple[str, str]:
         return "sync", (f"no GPU, {words:,} words < {AUTO_LOCAL_MIN_WORDS:,}: in one process is quicker than "
                         f"starting {cores} worker processes that each load the model")
     return "local", f"no GPU, {words:,} words >= {AUTO_LOCAL_MIN_WORDS:,}: {cores} worker processes"
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Which worker resources the cluster offers; :meth:`resources` says what a task asks for."""
-
-    gpu: bool = False
-    cpu: bool = False
-
-    def resources(self, gpu_task: bool) -> dict[str, int] | None:
-        if gpu_task and self.gpu:
-            return {"GPU": 1}
-        if not gpu_task and self.gpu and self.cpu:
-            return {"CPU": 1}
-        return None
 
 
 def gpu_count() -> int:

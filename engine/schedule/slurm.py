@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.errors import BackendUnavailableError, ConfigError
-from engine.schedule.placement import WORKER_ENV, Placement
+from engine.schedule.resources import WORKER_ENV, Placement
 
 log = logging.getLogger(__name__)
 
