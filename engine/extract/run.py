@@ -82,7 +82,8 @@ def plan_group(root: Any, group: GroupSpec, load: Loader = _load, *, overwrite: 
     if job is None:
         stored = root[group.names[0]]
         layers = [int(layer) for layer in stored.attrs["layers"]]
-        n_words = int(stored[layout.layer_name(layers[0])].shape[0]) if layers else 0
+        stats = stored.attrs.get("plan_stats") or {}  # the group's own metadata: no array is opened here
+        n_words = int(stats.get("words", 0)) - int(stats.get("missing_words", 0))
         return GroupPlan(int(stored[layout.SHARD_DONE].shape[0]), layers, n_words=n_words)
     shard_rows, n_rows = group.store.shard_rows, job.plan.n_rows
     done = job.done[:]
