@@ -85,11 +85,10 @@ def plan_group(root: Any, group: GroupSpec, load: Loader = _load, *, overwrite: 
         stats = stored.attrs.get("plan_stats") or {}  # the group's own metadata: no array is opened here
         n_words = int(stats.get("words", 0)) - int(stats.get("missing_words", 0))
         return GroupPlan(int(stored[layout.SHARD_DONE].shape[0]), layers, n_words=n_words)
-    shard_rows, n_rows = group.store.shard_rows, job.plan.n_rows
     done = job.done[:]
-    words = sum(min(n_rows, (s + 1) * shard_rows) - s * shard_rows for s in range(job.n_shards) if not done[s])
+    words = job.rows_in([s for s in range(job.n_shards) if not done[s]], group.store.shard_rows)
     return GroupPlan(job.n_shards, job.layers, words * loaded.hidden_size * 2 * len(job.layers), words,  # float16
-                     n_rows)
+                     job.plan.n_rows)
 
 
 def _pending_estimate(root: Any, group: GroupSpec, loaded: LoadedModel, overwrite: bool) -> int:

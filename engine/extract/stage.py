@@ -222,6 +222,10 @@ class ExtractionJob:
     def n_shards(self) -> int:
         return int(self.done.shape[0])
 
+    def rows_in(self, shards: list[int], shard_rows: int) -> int:
+        """Rows (words) the store shards ``shards`` hold (the last shard may be short)."""
+        return sum(min(self.plan.n_rows, (s + 1) * shard_rows) - s * shard_rows for s in shards)
+
 
 def _stored_plan(root: Any, group: GroupSpec, n_sentences: int) -> LanguagePlan | None:
     """The row plan of a group whose arrays already exist, read back from its word arrays (no re-tokenising)."""
@@ -346,7 +350,7 @@ def _run_shards(loaded: LoadedModel, job: ExtractionJob, group: GroupSpec, sente
     start_id = getattr(loaded.model.config, "decoder_start_token_id", None)
     if start_id is None:
         start_id = pad_id
-    total_rows = sum(min(plan.n_rows, (s + 1) * shard_rows) - s * shard_rows for s in todo)
+    total_rows = job.rows_in(todo, shard_rows)
     writer = ShardWriter(job.arrays, job.done, shard_rows, plan.n_rows, spec.queue_size)
     bar = tqdm(total=total_rows, desc=label, unit="word", unit_scale=True, disable=not progress, leave=False)
     autocast = (torch.autocast(device.type, dtype=compute_dtype) if compute_dtype != torch.float32 else None)
