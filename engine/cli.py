@@ -129,6 +129,9 @@ def _dry_run(cfg: Any) -> None:
     typer.echo(f"# babelscope run would submit {jobs} job(s) of this script with sbatch (the scheduler address is "
                f"chosen when the run starts):")
     typer.echo(job_script(cfg).rstrip())
+    if spec.cpu.jobs:
+        typer.echo(f"\n# and {spec.cpu.jobs} CPU-only job(s) of this script beside them:")
+        typer.echo(job_script(cfg, cpu=True).rstrip())
 
 
 @app.command()

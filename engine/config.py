@@ -227,18 +227,38 @@ class MetricsSpec(_Section):
     device: str = "auto"
 
 
+_WALLTIME = r"^(\d+-)?\d{1,2}:\d{2}(:\d{2})?$"  # SLURM's --time: [days-]hours:minutes[:seconds]
+_MEMORY = r"^\d+(\.\d+)?\s*[KMGT]i?B$"
+
+
+class SlurmCpuJobs(_Section):
+    """CPU-only worker jobs beside the GPU jobs (``run.slurm.cpu``): alignment, selection and metrics go to
+    them, so those never queue behind GPU work. A fixed number, each one single-threaded worker per core, and
+    submitted again when one ends; what is unset is taken from the GPU jobs, except ``extra``."""
+
+    jobs: int = Field(0, ge=0)
+    cores: int | None = Field(None, ge=1)  # --cpus-per-task (default: run.slurm.cores)
+    memory: str | None = Field(None, pattern=_MEMORY)  # --mem (default: run.slurm.memory)
+    partition: str | None = None  # --partition (default: run.slurm.partition)
+    walltime: str | None = Field(None, pattern=_WALLTIME)  # --time (default: run.slurm.walltime)
+    extra: list[str] = Field(default_factory=list)  # their own #SBATCH lines (the GPU jobs' are often GPU-only)
+    prologue: list[str] | None = None  # shell lines before the worker starts (default: run.slurm.prologue)
+
+
 class SlurmSpec(_Section):
     """Worker jobs of ``run.scheduler: slurm`` (dask-jobqueue's ``SLURMCluster``): each job runs one
-    single-threaded worker per core, or with ``gpus: 1`` one worker that owns the job's GPU."""
+    single-threaded worker per core, or with ``gpus: N`` one worker per GPU (each its own GPU first in
+    ``CUDA_VISIBLE_DEVICES``, the job's cores shared among them); ``cpu`` adds CPU-only jobs beside GPU jobs."""
 
     partition: str | None = None  # --partition
     account: str | None = None  # --account
-    walltime: str = Field("01:00:00", pattern=r"^(\d+-)?\d{1,2}:\d{2}(:\d{2})?$")  # --time
+    walltime: str = Field("01:00:00", pattern=_WALLTIME)  # --time
     cores: int = Field(1, ge=1)  # --cpus-per-task of each job
-    memory: str = Field("4GiB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")  # --mem of each job
-    gpus: int = Field(0, ge=0, le=1)  # --gres=gpu:1: GPU tasks go to these jobs' workers
+    memory: str = Field("4GiB", pattern=_MEMORY)  # --mem of each job
+    gpus: int = Field(0, ge=0)  # --gres=gpu:N: one GPU worker per GPU, GPU tasks go to them
     jobs_min: int = Field(1, ge=0)  # adaptive scaling between these (equal: a fixed number of jobs)
     jobs_max: int = Field(2, ge=1)
+    cpu: SlurmCpuJobs = Field(default_factory=SlurmCpuJobs)
     extra: list[str] = Field(default_factory=list)  # further #SBATCH lines, e.g. "--constraint=a100"
     prologue: list[str] = Field(default_factory=list)  # shell lines before the worker starts (module load …)
     python: str | None = None  # the workers' Python (default: the one running babelscope)
@@ -250,6 +270,12 @@ class SlurmSpec(_Section):
     def _jobs(self) -> SlurmSpec:
         if self.jobs_min > self.jobs_max:
             raise ValueError(f"jobs_min={self.jobs_min} must be <= jobs_max={self.jobs_max}")
+        if self.gpus > self.cores:
+            raise ValueError(f"gpus={self.gpus} needs cores >= gpus (each GPU worker has its own thread); got "
+                             f"cores={self.cores}")
+        if self.cpu.jobs and not self.gpus:
+            raise ValueError(f"cpu.jobs={self.cpu.jobs} adds CPU-only jobs beside GPU jobs, but gpus=0 makes every "
+                             f"job a CPU job already: raise jobs_min/jobs_max instead")
         return self
 
 

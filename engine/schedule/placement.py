@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.errors import ConfigError
-from engine.schedule.resources import WORKER_ENV, Placement
+from engine.schedule.resources import WORKER_ENV, Placement, own_first
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def gpu_count() -> int:
 
 def visible_order(gpu: int, n_gpus: int) -> str:
     """``CUDA_VISIBLE_DEVICES`` of GPU worker ``gpu``: its own device first (its ``cuda:0``), then the others."""
-    return ",".join(str((gpu + step) % n_gpus) for step in range(n_gpus))
+    return own_first([str(i) for i in range(n_gpus)], gpu)
 
 
 def worker_specs(n_gpus: int, n_cpu: int) -> dict[str, dict[str, Any]]:

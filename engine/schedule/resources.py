@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["WORKER_ENV", "Placement"]
+__all__ = ["WORKER_ENV", "Placement", "own_first"]
 
 WORKER_ENV = "BABELSCOPE_WORKER"  # the worker's name, in its environment (tasks record where they ran)
 
@@ -22,3 +23,9 @@ class Placement:
         if not gpu_task and self.gpu and self.cpu:
             return {"CPU": 1}
         return None
+
+
+def own_first(devices: Sequence[str], index: int) -> str:
+    """``CUDA_VISIBLE_DEVICES`` of the worker owning ``devices[index]``: its own GPU first (its ``cuda:0``),
+    then the others in order, so every GPU stays reachable and each worker's default device differs."""
+    return ",".join(devices[(index + step) % len(devices)] for step in range(len(devices)))

@@ -167,6 +167,14 @@ def test_unknown_model_fails_at_once_offline(monkeypatch):
      "tcp://127.0.0.1:8786; got 'mycluster'"),
     ({"run": {"scheduler": "slurm", "slurm": {"jobs_min": 3, "jobs_max": 2}}},
      "run.slurm: Value error, jobs_min=3 must be <= jobs_max=2; got {'jobs_min': 3, 'jobs_max': 2}"),
+    ({"run": {"slurm": {"gpus": 4, "cores": 2}}},
+     "run.slurm: Value error, gpus=4 needs cores >= gpus (each GPU worker has its own thread); got cores=2; got "
+     "{'gpus': 4, 'cores': 2}"),
+    ({"run": {"slurm": {"cpu": {"jobs": 2}}}},
+     "run.slurm: Value error, cpu.jobs=2 adds CPU-only jobs beside GPU jobs, but gpus=0 makes every job a CPU job "
+     "already: raise jobs_min/jobs_max instead; got {'cpu': {'jobs': 2}}"),
+    ({"run": {"slurm": {"gpus": 1, "cpu": {"walltime": "forever"}}}},
+     "run.slurm.cpu.walltime: String should match pattern '^(\\d+-)?\\d{1,2}:\\d{2}(:\\d{2})?$'; got 'forever'"),
     ({"run": {"slurm": {"walltime": 3600}}},
      "run.slurm.walltime: Input should be a valid string; got 3600"),
     ({"run": {"slurm": {"memory": "lots"}}},

@@ -1,13 +1,18 @@
 """A one-node SLURM cluster on this host, for the tests: munged, slurmctld and slurmd of Debian's packages
 (``make slurm``), each with its own key, socket, state and config in one folder, run as root. Nothing of the
 system's own munge or SLURM configuration is read or changed; ``SLURM_CONF`` points the client commands
-(``sbatch``, ``squeue``, ``scancel``) at this cluster."""
+(``sbatch``, ``squeue``, ``scancel``) at this cluster.
+
+The node may declare more CPUs than the host has (``SlurmdParameters=config_overrides``) and GPUs it does not
+have: ``gpus`` character devices in the cluster's folder (with /dev/null's numbers) that SLURM's ``gres/gpu``
+hands to jobs as it would real ones, setting ``CUDA_VISIBLE_DEVICES`` and ``SLURM_JOB_GPUS`` for them."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -46,7 +51,9 @@ KillWait=5
 SlurmdTimeout=60
 InactiveLimit=0
 MinJobAge=300
-NodeName={host} CPUs={cpus} RealMemory={memory} State=UNKNOWN
+SlurmdParameters=config_overrides
+GresTypes=gpu
+NodeName={host} CPUs={cpus} RealMemory={memory} {gres}State=UNKNOWN
 PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """
 
@@ -58,6 +65,22 @@ def missing() -> str | None:
         return f"SLURM/munge not installed ({', '.join(absent)} missing; `make slurm` installs them as root)"
     if os.geteuid() != 0:
         return "the one-node SLURM cluster runs its daemons as root"
+    return None
+
+
+def _stand_in_device(path: Path) -> None:
+    """A character device with /dev/null's numbers: what SLURM's gres/gpu needs a GPU's device file to be."""
+    os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+
+
+def no_stand_in_gpus(folder: Path) -> str | None:
+    """Why stand-in GPU device files cannot be made here (None when they can)."""
+    probe = Path(folder) / "probe-device"
+    try:
+        _stand_in_device(probe)
+    except OSError as exc:
+        return f"cannot make the stand-in GPU device files SLURM's gres/gpu needs (mknod: {exc})"
+    probe.unlink()
     return None
 
 
@@ -74,9 +97,9 @@ def _daemon(name: str) -> str:
 class Node:
     """Start with :meth:`start`, stop with :meth:`stop`; ``env`` is what the client commands need."""
 
-    def __init__(self, root: Path, cpus: int = 2, memory_mb: int = 8000):
+    def __init__(self, root: Path, cpus: int = 2, memory_mb: int = 8000, gpus: int = 0):
         self.root = Path(root)
-        self.cpus, self.memory = cpus, memory_mb
+        self.cpus, self.memory, self.gpus = cpus, memory_mb, gpus
         self.host = socket.gethostname()
         self.conf = self.root / "slurm.conf"
         self.socket = self.root / "munge" / "munge.socket"
@@ -98,8 +121,18 @@ class Node:
                      f"--pid-file={munge}/munged.pid", f"--log-file={munge}/munged.log",
                      f"--seed-file={munge}/munged.seed"], "munged")
         self._wait(lambda: self.socket.exists(), timeout, "munged socket")
+        gres = ""
+        if self.gpus:
+            devices = self.root / "dev"
+            devices.mkdir(exist_ok=True)
+            for i in range(self.gpus):
+                _stand_in_device(devices / f"gpu{i}")
+            files = f"{devices}/gpu[0-{self.gpus - 1}]"
+            (self.root / "gres.conf").write_text(f"NodeName={self.host} Name=gpu File={files}\n")
+            gres = f"Gres=gpu:{self.gpus} "
         self.conf.write_text(CONF.format(host=self.host, ctld_port=_free_port(), d_port=_free_port(),
-                                         socket=self.socket, root=self.root, cpus=self.cpus, memory=self.memory))
+                                         socket=self.socket, root=self.root, cpus=self.cpus, memory=self.memory,
+                                         gres=gres))
         env = {**os.environ, **self.env}
         self._spawn([_daemon("slurmctld"), "-D", "-i", "-f", str(self.conf)], "slurmctld", env)
         self._spawn([_daemon("slurmd"), "-D", "-f", str(self.conf)], "slurmd", env)
