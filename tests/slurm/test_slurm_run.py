@@ -65,14 +65,15 @@ def _workers(run_dir: Path) -> set[str]:
     return {p["worker"] for p in _computed(run_dir)}
 
 
-def _gpu_config(tiny_models, bible_links, tmp_path, name, jobs_max=1):
+def _gpu_config(tiny_models, bible_links, tmp_path, name, jobs_max=1, cpu_cores=1):
     """Jobs of 2 GPUs (2 cores) and one CPU-only job beside them."""
     reason = no_stand_in_gpus(tmp_path)
     if reason:
         pytest.skip(reason)
     data = config_data(tiny_models["bert"], bible_links, tmp_path, name, scheduler="slurm")
     data["run"]["slurm"] = {"jobs_min": 1, "jobs_max": jobs_max, "cores": 2, "gpus": 2, "memory": "3GB",
-                            "walltime": "00:20:00", "wait_s": 120, "cpu": {"jobs": 1, "cores": 1, "memory": "2GB"}}
+                            "walltime": "00:20:00", "wait_s": 120,
+                            "cpu": {"jobs": 1, "cores": cpu_cores, "memory": "2GB"}}
     return validate_config(data)
 
 
@@ -192,8 +193,9 @@ def test_gpu_stages_go_to_the_gpu_workers_and_cpu_stages_to_the_cpu_only_job(slu
 
 def test_a_cancelled_cpu_only_job_is_submitted_again_and_the_run_completes(slurm, tiny_models, bible_links,
                                                                           tmp_path, reference):
-    """The CPU stages wait for a CPU-only job, so the one cancelled must be replaced for the run to finish."""
-    config = _gpu_config(tiny_models, bible_links, tmp_path, "cpu-cancel")
+    """The CPU stages wait for a CPU-only job, so the one cancelled must be replaced for the run to finish; a
+    job of 2 workers, which distributed itself would not replace."""
+    config = _gpu_config(tiny_models, bible_links, tmp_path, "cpu-cancel", cpu_cores=2)
     cache = Path(config.run.dir) / "cache"
     cancelled: list[str] = []
 
