@@ -362,6 +362,9 @@ def metrics_calign(
     min_types: Annotated[int, typer.Option(help="Eligible iff |S| > min_types (the reference's 'types').")] = 0,
     size_ratio: Annotated[float, typer.Option(help="Admissible target iff |S|/|T| > size_ratio.")] = 0.0,
     mode: Annotated[str, typer.Option(help="Top-N by 'sorted' probability, or 'reference' file order.")] = "sorted",
+    null: Annotated[str, typer.Option(
+        help="Null model of the floor: 'types' (target types relabelled) or 'lines' (target lines shuffled).")
+    ] = "types",
     one_direction: Annotated[bool, typer.Option(help="Only source -> target.")] = False,
     repeats: RepeatsOption = 20,
     seed: SeedOption = 0,
@@ -378,7 +381,7 @@ def metrics_calign(
         forward = read_reference_dictionary(dictionary, mode=mode)
         backward = read_reference_dictionary(reverse_dictionary, mode=mode) if reverse_dictionary else None
         result = calign(src, tgt, forward, theta=theta, top_n=top_n, min_types=min_types, size_ratio=size_ratio,
-                        mode=mode, reverse_dictionary=backward, both_directions=not one_direction,
+                        mode=mode, null=null, reverse_dictionary=backward, both_directions=not one_direction,
                         repeats=repeats, seed=seed, device=device)
     except BabelscopeError as exc:
         _fail(exc)

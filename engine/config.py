@@ -209,6 +209,7 @@ class CalignMetricSpec(_Section):
     min_types: int = Field(1, ge=0)  # eligible source concepts have more than this many types
     size_ratio: float = Field(0.0, ge=0.0)  # |S| / |T| must exceed this
     both_directions: bool = True
+    null_model: Literal["types", "lines"] = "types"  # the floor's null (see engine.metrics.calign)
 
 
 class ColapMetricSpec(_Section):

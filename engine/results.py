@@ -4,8 +4,9 @@
     model, side ("encoder", or "encoder-decoder" for a metric across two sides), layer, pair ("en-de"), src, tgt,
     metric ("calign" | "calign_eligible" | "colap": the registered metrics' values),
     direction ("forward" | "backward" | "mean" | "joint"), value, baseline_mean, baseline_sd, p_value,
-    baseline_kind ("shuffled-dictionary" floor | "permuted-languages" ceiling), k, theta, top_n, min_types,
-    seed, n_points, n_clusters, n_degenerate (single-type clusters for CALIGN, single-language for COLAP)
+    baseline_kind (floors "shuffled-dictionary-types" | "shuffled-dictionary-lines", ceiling "permuted-languages"),
+    k, theta, top_n, min_types, seed, n_points, n_clusters,
+    n_degenerate (single-type clusters for CALIGN, single-language for COLAP)
 ``curves``   value over θ: model, side, layer, pair, src, tgt, metric, direction, k, theta, value
 ``concepts`` one row per cluster of a language space (for the concept browser):
     model, side, layer, lang, k, cluster, n_tokens, n_types, top_words (list of [word, count]),
@@ -38,5 +39,5 @@ CONCEPT_COLUMNS = [
 # the values of the metric, direction and baseline_kind columns: those of the registered metrics
 METRICS = table_metrics()
 DIRECTIONS = tuple(dict.fromkeys(d for metric in _REGISTERED for d in metric.directions))
-BASELINE_KINDS = tuple(metric.baseline_kind for metric in _REGISTERED)  # a floor for CALIGN, a ceiling for COLAP
+BASELINE_KINDS = tuple(kind for metric in _REGISTERED for kind, _ in metric.baseline_kinds)  # floors and ceilings
 

@@ -23,6 +23,7 @@ __all__ = [
     "best_matches",
     "random_permutations",
     "shuffled_best_matches",
+    "shuffled_lines_best_matches",
 ]
 
 _MAX_BLOCK_NNZ = 40_000_000  # entries of the stacked [D · A_tᵀ > 0] per block of repetitions
@@ -199,3 +200,57 @@ def _shuffled_best_matches(xp: Any, a_src: Any, dictionary: Any, a_tgt: Any, per
         _, best_m = _best_in_groups(xp, matches, size_src, size_tgt, size_ratio, n_block)
         out[start:start + n_block] = best_m.T
     return out
+
+
+def shuffled_lines_best_matches(a_src: Any, pairs_src: Any, pairs_tgt: Any, a_tgt: Any, perms: Any, size_src: Any,
+                                size_tgt: Any, size_ratio: float | None = None) -> Any:
+    """Best match counts when the dictionary's target *lines* are shuffled: int64 [R, K].
+
+    Repetition r gives dictionary entry i the target of entry ``perms[r, i]`` (D_r = [pairs_src[i],
+    pairs_tgt[perms[r, i]]]): each source type keeps its number of entries and the target column its
+    multiset, but source types that shared a translation no longer do (unlike :func:`shuffled_best_matches`,
+    which relabels target types). A block of repetitions goes through one sparse product
+    ``A_s · [[D_1 … D_R] · diag(A_t, …, A_t)ᵀ > 0]``. pairs_src, pairs_tgt: int [E]; perms: int [R, E].
+    """
+    owner = "shuffled_lines_best_matches"
+    xp = get_array_module(size_src, size_tgt)
+    if pairs_src.shape != pairs_tgt.shape or pairs_src.ndim != 1:
+        raise KernelError(param_message("pairs_tgt", owner, f"a 1-D array of shape {pairs_src.shape} like "
+                                        "pairs_src", f"shape {pairs_tgt.shape}"))
+    _check_index("pairs_src", owner, pairs_src, a_src.shape[1])
+    _check_index("pairs_tgt", owner, pairs_tgt, a_tgt.shape[1])
+    if perms.ndim != 2 or perms.shape[1] != pairs_src.shape[0]:
+        raise KernelError(param_message("perms", owner, f"of shape (R, {pairs_src.shape[0]})", perms.shape))
+    return _shuffled_lines_best_matches(xp, a_src, to_device(xp, pairs_src), to_device(xp, pairs_tgt), a_tgt,
+                                        to_device(xp, perms), size_src, size_tgt, size_ratio)
+
+
+def _shuffled_lines_best_matches(xp: Any, a_src: Any, pairs_src: Any, pairs_tgt: Any, a_tgt: Any, perms: Any,
+                                 size_src: Any, size_tgt: Any, size_ratio: float | None) -> Any:
+    n_reps, n_pairs = perms.shape
+    v_src, v_tgt = a_src.shape[1], a_tgt.shape[1]
+    k_src, k_tgt = a_src.shape[0], a_tgt.shape[0]
+    clusters_per_type = max(1.0, a_tgt.nnz / max(1, v_tgt))
+    per_rep = max(1, int(n_pairs * clusters_per_type) + a_tgt.nnz)  # ~ nnz of one [D_r · A_tᵀ]
+    per_block = max(1, min(n_reps, _MAX_BLOCK_NNZ // per_rep))
+    out = xp.zeros((n_reps, k_src), dtype=xp.int64)
+    src64, tgt64 = pairs_src.astype(xp.int64), pairs_tgt.astype(xp.int64)
+    for start in range(0, n_reps, per_block):
+        block = perms[start:start + per_block].astype(xp.int64)
+        n_block = block.shape[0]
+        offsets = xp.arange(n_block, dtype=xp.int64)[:, None]
+        columns = (tgt64[block] + offsets * v_tgt).ravel()  # D_r's targets, in the r-th block of V_t columns
+        stacked = _membership(xp, xp.broadcast_to(src64, block.shape).ravel(), columns, v_src, n_block * v_tgt)
+        diagonal = _membership(xp, (xp.arange(n_block, dtype=xp.int64)[:, None] * k_tgt
+                                    + _row_ids(xp, a_tgt)[None, :]).ravel(),
+                               (a_tgt.indices.astype(xp.int64)[None, :] + offsets * v_tgt).ravel(),
+                               n_block * k_tgt, n_block * v_tgt)
+        matches = _match_counts(a_src, stacked, diagonal)  # [K, n_block·K']
+        _, best_m = _best_in_groups(xp, matches, size_src, size_tgt, size_ratio, n_block)
+        out[start:start + n_block] = best_m.T
+    return out
+
+
+def _row_ids(xp: Any, matrix: Any) -> Any:
+    """The row of every stored entry of a CSR matrix: int64 [nnz]."""
+    return xp.repeat(xp.arange(matrix.shape[0], dtype=xp.int64), xp.diff(matrix.indptr).astype(xp.int64))

@@ -11,9 +11,19 @@ probability, descending (NaN last; ties keep the dictionary's rank), ``mode="ref
 ``Dictionary.rank`` as read — ``engine.dictionary.read_reference(path, mode="reference")`` ranks by file
 order, which is what the reference does ("the first N lines" of each word); probabilities are then ignored.
 
-Null (``repeats`` > 0): the dictionary's target types are permuted among the types present in the target
-clustering (translations to absent types stay absent, so coverage is unchanged) — a floor, reported as
-mean ± sd and an empirical p-value beside the value.
+Null (``repeats`` > 0), a floor reported as mean ± sd and an empirical p-value beside the value; two models,
+named in every row (``baseline_kind``):
+
+* ``null="types"`` (``shuffled-dictionary-types``, default): the dictionary's target *types* are relabelled
+  by a permutation of the types present in the target clustering. It keeps the dictionary's structure:
+  every source word keeps its number of translations, source words that share a translation still share
+  one, and translations to absent types stay absent (coverage is unchanged); only which concept they land
+  in is random.
+* ``null="lines"`` (``shuffled-dictionary-lines``): the target column of the dictionary's top-N entries is
+  shuffled across entries, as shuffling the lines of a dictionary file does. Every source word keeps its
+  number of entries and the target column its multiset, but shared translations are broken apart and an
+  entry may move onto or off a target type absent from the clustering. It is usually the lower floor (the
+  types null keeps the co-translation that lets words of one concept land together by chance).
 """
 
 from __future__ import annotations
@@ -42,9 +52,10 @@ from kernels._cupy import to_device, to_host
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MODES", "CalignDirection", "CalignResult", "calign", "dictionary_pairs"]
+__all__ = ["MODES", "NULLS", "CalignDirection", "CalignResult", "calign", "dictionary_pairs"]
 
 MODES = ("sorted", "reference")
+NULLS = ("types", "lines")  # the null models (see the module docstring)
 Pairs = tuple[np.ndarray, np.ndarray]
 
 
@@ -144,7 +155,7 @@ class CalignResult:
                 "backward": self.backward.to_dict(per_cluster) if self.backward else None}
 
 
-def _check_params(theta, top_n, min_types, size_ratio, mode, repeats, seed) -> None:
+def _check_params(theta, top_n, min_types, size_ratio, mode, null, repeats, seed) -> None:
     owner = "calign"
     if isinstance(theta, bool) or not isinstance(theta, int | float) or not 0 <= theta <= 1:
         raise ConfigError(param_message("theta", owner, "a fraction in [0, 1] (0.9 = 90 %)", theta))
@@ -156,6 +167,8 @@ def _check_params(theta, top_n, min_types, size_ratio, mode, repeats, seed) -> N
         raise ConfigError(param_message("size_ratio", owner, "a finite number >= 0", size_ratio))
     if mode not in MODES:
         raise ConfigError(param_message("mode", owner, "one of " + " | ".join(MODES), mode))
+    if null not in NULLS:
+        raise ConfigError(param_message("null", owner, "one of " + " | ".join(NULLS), null))
     check_repeats(repeats, owner)
     check_seed(seed, owner)
 
@@ -205,25 +218,26 @@ def dictionary_pairs(dictionary: Dictionary | Pairs, src: TypeClusters, tgt: Typ
 
 
 def calign(src: TypeClusters, tgt: TypeClusters, dictionary: Dictionary | Pairs, *, theta: float = 0.9,
-           top_n: int = 5, min_types: int = 0, size_ratio: float = 0.0, mode: str = "sorted",
+           top_n: int = 5, min_types: int = 0, size_ratio: float = 0.0, mode: str = "sorted", null: str = "types",
            reverse_dictionary: Dictionary | Pairs | None = None, both_directions: bool = True,
            repeats: int = DEFAULT_REPEATS, seed: int = 0, device: str = "cpu") -> CalignResult:
     """CALIGN of ``src`` against ``tgt`` (and back, unless ``both_directions=False``).
 
     theta is a fraction in [0, 1]. The backward direction uses ``reverse_dictionary`` (target -> source) when
-    given, else the forward top-N entries read backwards. ``repeats`` shuffled-dictionary nulls (0 = none),
-    seeded by ``seed``; ``device`` = cpu | cuda[:i] | auto picks NumPy or CuPy once for the whole call.
+    given, else the forward top-N entries read backwards. ``repeats`` shuffled-dictionary nulls (0 = none) of
+    the ``null`` model (``types`` | ``lines``, see the module docstring), seeded by ``seed``; ``device`` = cpu |
+    cuda[:i] | auto picks NumPy or CuPy once for the whole call.
     The defaults of theta and top_n are placeholders (the paper's values are not known); configs set them.
     """
     for name, value in (("src", src), ("tgt", tgt)):
         if not isinstance(value, TypeClusters):
             raise ConfigError(param_message(name, "calign", "a TypeClusters", type(value).__name__))
-    _check_params(theta, top_n, min_types, size_ratio, mode, repeats, seed)
+    _check_params(theta, top_n, min_types, size_ratio, mode, null, repeats, seed)
     xp = array_module(device, "calign")
     forward_pairs = dictionary_pairs(dictionary, src, tgt, top_n, mode)
     params = {"theta": float(theta), "top_n": top_n, "min_types": min_types, "size_ratio": float(size_ratio),
-              "mode": mode, "repeats": repeats, "seed": seed, "device": device}
-    settings = (float(theta), min_types, float(size_ratio), repeats, seed)
+              "mode": mode, "null": null, "repeats": repeats, "seed": seed, "device": device}
+    settings = (float(theta), min_types, float(size_ratio), null, repeats, seed)
     with array_device(xp, device):
         forward = _direction(xp, src, tgt, forward_pairs, *settings, "forward")
         backward = None
@@ -237,7 +251,7 @@ def calign(src: TypeClusters, tgt: TypeClusters, dictionary: Dictionary | Pairs,
 
 
 def _direction(xp: Any, src: TypeClusters, tgt: TypeClusters, pairs: Pairs, theta: float, min_types: int,
-               size_ratio: float, repeats: int, seed: int, label: str) -> CalignDirection:
+               size_ratio: float, null_model: str, repeats: int, seed: int, label: str) -> CalignDirection:
     a_src = kc.membership(to_device(xp, src.labels), to_device(xp, src.types), src.n_clusters, src.n_types)
     a_tgt = kc.membership(to_device(xp, tgt.labels), to_device(xp, tgt.types), tgt.n_clusters, tgt.n_types)
     d = kc.membership(to_device(xp, pairs[0]), to_device(xp, pairs[1]), src.n_types, tgt.n_types)
@@ -261,10 +275,8 @@ def _direction(xp: Any, src: TypeClusters, tgt: TypeClusters, pairs: Pairs, thet
                     int(present_t.sum()))
     null = null_eligible = None
     if repeats:
-        present = np.flatnonzero(present_t)
-        perms = np.broadcast_to(np.arange(tgt.n_types, dtype=np.int64), (repeats, tgt.n_types)).copy()
-        perms[:, present] = present[kc.random_permutations(present.shape[0], repeats, seed)]
-        null_m = to_host(kc.shuffled_best_matches(a_src, d, a_tgt, perms, size_s, size_t, size_ratio))
+        null_m = to_host(_null_matches(xp, null_model, a_src, d, a_tgt, pairs, tgt, size_s, size_t, size_ratio,
+                                       repeats, seed))
         null_share = np.divide(null_m, sizes, out=np.zeros(null_m.shape, dtype=np.float64), where=sizes > 0)
         null_aligned = (eligible & (null_share > theta)).sum(axis=1)
         n_clusters, n_eligible = int(np.count_nonzero(sizes)), int(eligible.sum())
@@ -274,3 +286,16 @@ def _direction(xp: Any, src: TypeClusters, tgt: TypeClusters, pairs: Pairs, thet
             null_eligible = significance(aligned.sum() / n_eligible, null_aligned / n_eligible)
     return CalignDirection(src.names, tgt.names, sizes, best_t, best_m, share, eligible, aligned, n_types,
                            n_translated, null, null_eligible)
+
+
+def _null_matches(xp: Any, null_model: str, a_src: Any, d: Any, a_tgt: Any, pairs: Pairs, tgt: TypeClusters,
+                  size_s: Any, size_t: Any, size_ratio: float, repeats: int, seed: int) -> Any:
+    """Best match counts [repeats, K] under the ``null_model`` (see the module docstring)."""
+    if null_model == "lines":
+        perms = kc.random_permutations(pairs[0].shape[0], repeats, seed)
+        return kc.shuffled_lines_best_matches(a_src, to_device(xp, pairs[0]), to_device(xp, pairs[1]), a_tgt,
+                                              perms, size_s, size_t, size_ratio)
+    present = np.flatnonzero(np.bincount(tgt.types, minlength=tgt.n_types) > 0)
+    perms = np.broadcast_to(np.arange(tgt.n_types, dtype=np.int64), (repeats, tgt.n_types)).copy()
+    perms[:, present] = present[kc.random_permutations(present.shape[0], repeats, seed)]
+    return kc.shuffled_best_matches(a_src, d, a_tgt, perms, size_s, size_t, size_ratio)

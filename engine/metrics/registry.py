@@ -64,9 +64,8 @@ class Metric:
     label: str  # how the report names it
     table_metrics: tuple[str, ...]  # every ``metric`` value its rows carry
     directions: tuple[str, ...]  # the ``direction`` values its rows carry
-    baseline_kind: str  # the ``baseline_kind`` of its rows
+    baseline_kinds: tuple[tuple[str, str], ...]  # the ``baseline_kind`` values of its rows, each with its words
     baseline_role: str  # "floor" (chance level to beat) or "ceiling" (random mixing)
-    baseline_label: str  # the baseline in words
     color: str  # its colour in the plots
     description: str  # what its value is, for the report (one clause)
     baseline_meaning: str  # what its baseline gives, for the report
@@ -76,6 +75,11 @@ class Metric:
     measure_path: str  # "module:function": f(root, unit, spec, cluster_seed) -> (result rows, curve rows)
     stores_alignment: bool = False  # its measure writes per-cluster alignments (layout.alignment_path)
 
+    def baseline_label(self, kind: str | None = None) -> str:
+        """The baseline ``kind`` (default: its first) in words."""
+        labels = dict(self.baseline_kinds)
+        return labels[kind] if kind in labels else self.baseline_kinds[0][1]
+
     def measure(self) -> Callable[..., tuple[list[dict], list[dict]]]:
         """The measure function, imported on first use."""
         module, _, function = self.measure_path.partition(":")
@@ -84,12 +88,13 @@ class Metric:
 
 METRICS: tuple[Metric, ...] = (
     Metric("calign", "CALIGN", ("calign", "calign_eligible"), ("forward", "backward", "mean"),
-           "shuffled-dictionary", "floor", "shuffled dictionary", "#1f77b4",
+           (("shuffled-dictionary-types", "shuffled dictionary (target types relabelled)"),
+            ("shuffled-dictionary-lines", "shuffled dictionary (target lines shuffled)")), "floor", "#1f77b4",
            "share of a language's concepts (clusters) with a translation-equivalent concept in the other language",
            "what chance alignment gives", enabled=lambda config: config.select.calign.enabled,
            side_pairs=_calign_sides, spaces=_calign_spaces, measure_path="engine.metrics.stage:measure_calign",
            stores_alignment=True),
-    Metric("colap", "COLAP", ("colap",), ("joint",), "permuted-languages", "ceiling", "permuted languages",
+    Metric("colap", "COLAP", ("colap",), ("joint",), (("permuted-languages", "permuted languages"),), "ceiling",
            "#d62728", "share of clusters of the joint space that mix both languages", "what random mixing gives",
            enabled=lambda config: config.select.colap.enabled, side_pairs=_same_sides, spaces=_colap_spaces,
            measure_path="engine.metrics.stage:measure_colap"),

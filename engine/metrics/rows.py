@@ -70,7 +70,7 @@ def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src:
         directions.append(("backward", result.backward, points[1]))
     rows: Rows = []
     curves: Rows = []
-    kind = "shuffled-dictionary"
+    kind = f"shuffled-dictionary-{p.get('null', 'types')}"
     for name, d, n in directions:
         common = {**key, "direction": name, **settings, "n_points": n, "n_clusters": d.n_clusters,
                   "n_degenerate": d.n_single_type}

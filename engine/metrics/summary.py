@@ -24,12 +24,12 @@ def _curve(curve: Curve) -> str:
     return "  curve: " + "  ".join(f"{t:.2f}:{v:.3f}" for t, v in zip(curve.thetas, curve.values, strict=True))
 
 
-def _direction(label: str, d: CalignDirection) -> list[str]:
+def _direction(label: str, d: CalignDirection, null_model: str = "types") -> list[str]:
     eligible = "n/a" if math.isnan(d.value_eligible) else f"{d.value_eligible:.3f}"
     return [
         f"{label}: {d.value:.3f} ({d.n_aligned}/{d.n_clusters} clusters aligned; eligible-only {eligible} of "
         f"{d.n_eligible}; {d.n_single_type} single-type clusters; {d.n_types_translated}/{d.n_types} types "
-        f"translated{_null(d.null, 'shuffled dictionary')})",
+        f"translated{_null(d.null, f'shuffled dictionary ({null_model})')})",
         _curve(d.curve()),
     ]
 
@@ -39,9 +39,9 @@ def calign_lines(result: CalignResult, src_label: str = "source", tgt_label: str
     p = result.params
     lines = [f"CALIGN theta={p['theta']:g} top_n={p['top_n']} min_types={p['min_types']} "
              f"size_ratio={p['size_ratio']:g} mode={p['mode']}"]
-    lines += _direction(f"{src_label} -> {tgt_label}", result.forward)
+    lines += _direction(f"{src_label} -> {tgt_label}", result.forward, p.get("null", "types"))
     if result.backward is not None:
-        lines += _direction(f"{tgt_label} -> {src_label}", result.backward)
+        lines += _direction(f"{tgt_label} -> {src_label}", result.backward, p.get("null", "types"))
         lines.append(f"mean of both directions: {result.mean:.3f}")
     return lines
 

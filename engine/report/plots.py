@@ -1,7 +1,8 @@
 """PNG plots of a run (matplotlib, no pyplot state: figures are drawn with the Agg canvas, safe in workers).
 
 * ``layers``:   CALIGN and COLAP vs layer, one plot per model × side × pair × K, each metric with its baseline
-                band (mean ± sd): the shuffled-dictionary band of CALIGN is a floor (chance alignment), the
+                band (mean ± sd): the shuffled-dictionary band of CALIGN is a floor (chance alignment; the legend
+                names its null model, target types relabelled or target lines shuffled), the
                 permuted-language band of COLAP a ceiling (random mixing); the legend says which is which.
 * ``heatmap``:  layer × pair of CALIGN (mean of both directions, else forward) and COLAP, one per model × side × K.
 * ``curves``:   metric vs θ, one line per layer, one plot per model × side × pair × K.
@@ -80,7 +81,7 @@ def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int)
     fig = _figure(6.4, 5.0)
     ax = fig.add_subplot()
     for m in METRICS:
-        metric, color, name, kind, null = m.name, m.color, m.label, m.baseline_role, m.baseline_label
+        metric, color, name, kind = m.name, m.color, m.label, m.baseline_role
         part = frame[frame["metric"] == metric]
         thetas = sorted(part["theta"].dropna().unique())
         banded = False
@@ -97,6 +98,7 @@ def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int)
                 line = at[at["direction"] == direction].sort_values("layer")
                 if not banded and line["baseline_mean"].notna().any():
                     which = "" if direction in ("mean", "joint") else f" ({_arrow(direction, src, tgt)})"
+                    null = m.baseline_label(line["baseline_kind"].dropna().iloc[0])
                     _band(ax, line, color, f"{name} baseline{which}: {null}, a {kind} (mean ± sd)")
                     banded = True
     layers = sorted(frame["layer"].unique())

@@ -66,6 +66,36 @@ def test_shuffled_best_matches_equal_literal_shuffled_dictionaries(p, repeats, s
         np.testing.assert_array_equal(got[r], want)
 
 
+@settings(max_examples=80, deadline=None)
+@given(problems(), st.integers(1, 4), st.integers(0, 2**16))
+def test_shuffled_lines_best_matches_equal_literal_line_shuffles(p, repeats, seed):
+    a_src, _, a_tgt = matrices(p)
+    pairs_src, pairs_tgt = np.asarray(p["dict_src"]), np.asarray(p["dict_tgt"])
+    perms = kc.random_permutations(pairs_src.shape[0], repeats, seed)
+    got = kc.shuffled_lines_best_matches(a_src, pairs_src, pairs_tgt, a_tgt, perms, kc.row_counts(a_src),
+                                         kc.row_counts(a_tgt), p["size_ratio"])
+    assert got.shape == (repeats, p["k_src"])
+    src_sets = brute.clusters_as_sets(p["src_labels"], p["src_types"], p["k_src"])
+    tgt_sets = brute.clusters_as_sets(p["tgt_labels"], p["tgt_types"], p["k_tgt"])
+    for r in range(repeats):
+        lines = [(int(pairs_src[i]), int(pairs_tgt[perms[r, i]])) for i in range(pairs_src.shape[0])]
+        shuffled = brute.translations_of([s for s, _ in lines], [t for _, t in lines])
+        counts = brute.match_counts(src_sets, tgt_sets, shuffled)
+        want = brute.best_matches(counts, src_sets, tgt_sets, p["size_ratio"])[1]
+        np.testing.assert_array_equal(got[r], want)
+
+
+def test_shuffled_lines_keep_each_words_entry_count_and_can_break_a_shared_translation():
+    """Two source types share target 0; with the lines swapped against a third entry they no longer share."""
+    a_src = kc.membership(np.array([0, 0]), np.array([0, 1]), 1, 3)  # S0 = {0, 1}
+    a_tgt = kc.membership(np.array([0, 1]), np.array([0, 1]), 2, 2)  # T0 = {0}, T1 = {1}
+    pairs_src, pairs_tgt = np.array([0, 1, 2]), np.array([0, 0, 1])
+    sizes = kc.row_counts(a_src), kc.row_counts(a_tgt)
+    identity = kc.shuffled_lines_best_matches(a_src, pairs_src, pairs_tgt, a_tgt, np.array([[0, 1, 2]]), *sizes)
+    swapped = kc.shuffled_lines_best_matches(a_src, pairs_src, pairs_tgt, a_tgt, np.array([[0, 2, 1]]), *sizes)
+    assert identity.tolist() == [[2]] and swapped.tolist() == [[1]]  # relabelling target types keeps the 2
+
+
 def test_cluster_type_counts_counts_distinct_types_and_tokens():
     labels = np.array([0, 0, 0, 2, 2])
     types = np.array([5, 5, 1, 1, 0])
@@ -112,6 +142,12 @@ def test_cupy_kernels_equal_their_numpy_twins(p, repeats, seed):
     np.testing.assert_array_equal(
         kc.shuffled_best_matches(a_src, dic, a_tgt, perms, *sizes, p["size_ratio"]),
         kc.shuffled_best_matches(g_src, g_dic, g_tgt, perms, *g_sizes, p["size_ratio"]).get())
+    lines = kc.random_permutations(len(p["dict_src"]), repeats, seed)
+    pairs = np.asarray(p["dict_src"]), np.asarray(p["dict_tgt"])
+    np.testing.assert_array_equal(
+        kc.shuffled_lines_best_matches(a_src, *pairs, a_tgt, lines, *sizes, p["size_ratio"]),
+        kc.shuffled_lines_best_matches(g_src, *(cp.asarray(a) for a in pairs), g_tgt, lines, *g_sizes,
+                                       p["size_ratio"]).get())
     for h, g in zip(kc.cluster_type_counts(p["src_labels"], p["src_types"], p["k_src"], p["v_src"]),
                     kc.cluster_type_counts(on_gpu["src_labels"], on_gpu["src_types"], p["k_src"], p["v_src"]),
                     strict=True):

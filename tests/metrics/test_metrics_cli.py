@@ -57,3 +57,13 @@ def test_bad_input_exits_2_with_the_message(files):
     bad = runner.invoke(app, ["metrics", "calign", "--src-clusters", str(files / "bad.txt"), "--tgt-clusters",
                               str(files / "tgt.txt"), "--dictionary", str(files / "dict.txt")])
     assert bad.exit_code == 2 and f"line 2 of {files / 'bad.txt'}" in bad.output
+
+
+def test_calign_names_the_null_model_it_used(files):
+    args = ["metrics", "calign", "--src-clusters", str(files / "src.txt"), "--tgt-clusters", str(files / "tgt.txt"),
+            "--dictionary", str(files / "dict.txt"), "--theta", "0.4", "--top-n", "1", "--repeats", "4"]
+    default, lines = runner.invoke(app, args), runner.invoke(app, args + ["--null", "lines"])
+    assert default.exit_code == 0 and lines.exit_code == 0, (default.output, lines.output)
+    assert "shuffled dictionary (types)" in default.output and "shuffled dictionary (lines)" in lines.output
+    bad = runner.invoke(app, args + ["--null", "tokens"])
+    assert bad.exit_code == 2 and "null of calign must be one of types | lines; got 'tokens'" in bad.output

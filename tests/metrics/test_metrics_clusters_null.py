@@ -44,3 +44,46 @@ def test_null_equals_literal_values_under_the_documented_permutations():
             table.setdefault(s, []).append(int(perms[r, t]))
         aligned = literal.aligned_clusters(sets(src), sets(tgt), table, theta, 0, 0.0)
         assert result.null.null[r] == len(aligned) / len(sets(src))
+
+
+def test_lines_null_equals_literal_values_under_the_documented_line_shuffles():
+    rng = np.random.default_rng(5)
+    n_src, n_tgt, clustered = 30, 40, 25
+    src = TypeClusters.from_tokens(rng.integers(0, 6, 60), rng.integers(0, n_src, 60), 6, n_src)
+    tgt = TypeClusters.from_tokens(rng.integers(0, 5, 60), rng.integers(0, clustered, 60), 5, n_tgt)
+    pairs = (np.repeat(np.arange(n_src), 2), rng.integers(0, n_tgt, 2 * n_src))
+    theta, repeats, seed = 0.3, 6, 3
+    result = calign(src, tgt, pairs, theta=theta, null="lines", repeats=repeats, seed=seed)
+    assert result.params["null"] == "lines"
+
+    sets = lambda c: {str(k): {int(t) for lab, t in zip(c.labels, c.types, strict=True) if lab == k}  # noqa: E731
+                      for k in range(c.n_clusters) if (c.labels == k).any()}
+    lines = random_permutations(pairs[0].shape[0], repeats, seed)
+    for direction, (s_clusters, t_clusters, (a, b)) in (("forward", (src, tgt, pairs)),
+                                                        ("backward", (tgt, src, (pairs[1], pairs[0])))):
+        null = getattr(result, direction).null
+        for r in range(repeats):
+            table: dict[int, list[int]] = {}
+            for i, s in enumerate(a.tolist()):  # entry i takes the target of entry lines[r, i]
+                table.setdefault(s, []).append(int(b[lines[r, i]]))
+            aligned = literal.aligned_clusters(sets(s_clusters), sets(t_clusters), table, theta, 0, 0.0)
+            assert null.null[r] == len(aligned) / len(sets(s_clusters)), (direction, r)
+
+
+def test_the_two_nulls_differ_where_source_words_share_translations():
+    """Every source concept's words share one translation: relabelling target types keeps them together (the
+    floor stays high), shuffling lines scatters them (the floor drops)."""
+    n = 40
+    src = TypeClusters.from_tokens(np.repeat(np.arange(10), 4), np.arange(n), 10, n)  # 10 concepts of 4 words
+    tgt = TypeClusters.from_tokens(np.arange(40) % 10, np.arange(40), 10, 40)
+    pairs = (np.arange(n), np.arange(n) // 4)  # the 4 words of concept c all translate to target type c
+    types = calign(src, tgt, pairs, theta=0.9, null="types", repeats=50, seed=1).forward.null
+    lines = calign(src, tgt, pairs, theta=0.9, null="lines", repeats=50, seed=1).forward.null
+    assert types.mean == 1.0  # any relabelling keeps each concept's one shared translation: all aligned
+    assert lines.mean < 0.1
+
+
+def test_an_unknown_null_model_is_refused_by_name():
+    clusters = TypeClusters.from_tokens([0], [0], 1, 1)
+    with pytest.raises(BabelscopeError, match=r"null of calign must be one of types \| lines; got 'words'"):
+        calign(clusters, clusters, (np.array([0]), np.array([0])), null="words")

@@ -30,7 +30,8 @@ def results_frame(models=("tiny",), shift: float = 0.0, layers=LAYERS, pairs=PAI
                 for direction, value in (("forward", cal), ("backward", cal - 0.05), ("mean", cal - 0.025)):
                     rows.append({**base, "metric": "calign", "direction": direction, "value": value,
                                  "baseline_mean": 0.1, "baseline_sd": 0.03, "p_value": 0.05,
-                                 "baseline_kind": "shuffled-dictionary", "theta": 0.5, "top_n": 5, "min_types": 0})
+                                 "baseline_kind": "shuffled-dictionary-types", "theta": 0.5, "top_n": 5,
+                                 "min_types": 0})
                     if direction != "mean":
                         rows.append({**base, "metric": "calign_eligible", "direction": direction,
                                      "value": value + 0.05, "baseline_mean": np.nan, "baseline_sd": np.nan,

@@ -42,7 +42,7 @@ def test_layer_plot_bands_and_legend(tables):
     fig = _layer_figure(frame, "tiny", "encoder", "en-de", 8)
     [legend] = fig.legends
     labels = [t.get_text() for t in legend.get_texts()]
-    assert "CALIGN baseline: shuffled dictionary, a floor (mean ± sd)" in labels
+    assert "CALIGN baseline: shuffled dictionary (target types relabelled), a floor (mean ± sd)" in labels
     assert "COLAP baseline: permuted languages, a ceiling (mean ± sd)" in labels
     assert "CALIGN en→de (θ=0.5)" in labels and "CALIGN de→en (θ=0.5)" in labels
     assert "CALIGN mean of both directions (θ=0.5)" in labels and "COLAP joint en+de (θ=0.3)" in labels
@@ -57,7 +57,7 @@ def test_band_falls_back_to_a_direction_with_a_baseline(tables):
     frame = results[(results["model"] == "tiny") & (results["pair"] == "en-de") & (results["metric"] == "calign")]
     frame = frame.assign(baseline_mean=np.where(frame["direction"] == "mean", np.nan, frame["baseline_mean"]))
     labels = [t.get_text() for t in _layer_figure(frame, "tiny", "encoder", "en-de", 8).legends[0].get_texts()]
-    assert "CALIGN baseline (en→de): shuffled dictionary, a floor (mean ± sd)" in labels
+    assert "CALIGN baseline (en→de): shuffled dictionary (target types relabelled), a floor (mean ± sd)" in labels
 
 
 def test_slug():

@@ -67,8 +67,8 @@ def test_optional_tables_and_examples(tmp_path):
     (lambda df: df.assign(layer=1.5), "column 'layer' of the results table must be integers; got 1.5"),
     (lambda df: df.assign(value="high"), "column 'value' of the results table must be numeric; got 'high'"),
     (lambda df: df.assign(baseline_kind="random"),
-     "column 'baseline_kind' of the results table must be one of shuffled-dictionary | permuted-languages; "
-     "got 'random'"),
+     "column 'baseline_kind' of the results table must be one of shuffled-dictionary-types | "
+     "shuffled-dictionary-lines | permuted-languages; got 'random'"),
     (lambda df: df.assign(pair="de-en"),
      "column 'pair' of the results table must be '{src}-{tgt}' (en-de); got 'de-en'"),
 ])

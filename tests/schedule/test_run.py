@@ -23,14 +23,15 @@ def links_file(bible_links):
     return bible_links
 
 
-def make_config(model, links, tmp_path, name: str, scheduler: str = "sync", ks=(8,), store=None, **run):
+def make_config(model, links, tmp_path, name: str, scheduler: str = "sync", ks=(8,), store=None, metrics=None,
+                **run):
     return validate_config({
         "models": [{"name": str(model), "label": "tiny"}],
         "corpus": {"source": "bible", "languages": ["en", "de"], "count": VERSES},
         "extract": {"device": "cpu"},  # CPU numerics are what these compare (a GPU host picks bfloat16)
         "align": {"links": {"en-de": str(links)}},
         "cluster": {"ks": list(ks), "device": "cpu"},
-        "metrics": {"repeats": 5, "device": "cpu"},
+        "metrics": {"repeats": 5, "device": "cpu", **(metrics or {})},
         "store": {"path": str(tmp_path / f"{name}.zarr"), **(store or {})},
         "run": {"dir": str(tmp_path / name), "scheduler": scheduler, "report": False, **run},
     })
@@ -102,6 +103,11 @@ def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, lin
     assert changed.computed == {"cluster": 9, "metrics": 3}
     assert changed.cached == {"extract": 2, "extract_done": 2, "align": 1, "select": 1}
     assert set(results_of(changed.run_dir)["k"]) == {6}
+    lines = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c", ks=(6,),
+                                     metrics={"calign": {"null_model": "lines"}}), progress=False)
+    assert lines.computed == {"metrics": 3}  # another null model: the metrics again, on the same clusterings
+    kinds = results_of(lines.run_dir).groupby("metric")["baseline_kind"].unique()
+    assert set(kinds["calign"]) == {"shuffled-dictionary-lines"} and set(kinds["colap"]) == {"permuted-languages"}
 
 
 def _free_port() -> int:
