@@ -366,7 +366,7 @@ def metrics_calign(
         help="Null model of the floor: 'types' (target types relabelled) or 'lines' (target lines shuffled).")
     ] = "types",
     one_direction: Annotated[bool, typer.Option(help="Only source -> target.")] = False,
-    repeats: RepeatsOption = 20,
+    repeats: RepeatsOption = 100,
     seed: SeedOption = 0,
     device: DeviceOption = "cpu",
     as_json: JsonOption = False,
@@ -395,7 +395,7 @@ def metrics_colap(
     split: Annotated[int, typer.Option(help="Sentences < split are the first language, the rest the second.")],
     languages: Annotated[str, typer.Option(help="Names of the two languages, comma-separated.")] = "src,tgt",
     theta: Annotated[float, typer.Option(help="theta_O as a FRACTION (the reference's 30 is 0.3).")] = 0.3,
-    repeats: RepeatsOption = 20,
+    repeats: RepeatsOption = 100,
     seed: SeedOption = 0,
     device: DeviceOption = "cpu",
     as_json: JsonOption = False,

@@ -223,7 +223,7 @@ class MetricsSpec(_Section):
 
     calign: CalignMetricSpec = Field(default_factory=CalignMetricSpec)
     colap: ColapMetricSpec = Field(default_factory=ColapMetricSpec)
-    repeats: int = Field(20, ge=0)  # permutations for the baselines (0 = none)
+    repeats: int = Field(100, ge=0)  # permutations for the baselines (0 = none); the smallest p is 1/(R+1)
     seed: int = Field(0, ge=0)
     device: str = "auto"
 

@@ -4,6 +4,7 @@
     model, side ("encoder", or "encoder-decoder" for a metric across two sides), layer, pair ("en-de"), src, tgt,
     metric ("calign" | "calign_eligible" | "colap": the registered metrics' values),
     direction ("forward" | "backward" | "mean" | "joint"), value, baseline_mean, baseline_sd, p_value,
+    repeats (the permutations behind baseline and p-value),
     baseline_kind (floors "shuffled-dictionary-types" | "shuffled-dictionary-lines", ceiling "permuted-languages"),
     k, theta, top_n, min_types, seed, n_points, n_clusters,
     n_degenerate (single-type clusters for CALIGN, single-language for COLAP)
@@ -27,7 +28,7 @@ from engine.metrics.registry import table_metrics
 
 RESULT_COLUMNS = [
     "model", "side", "layer", "pair", "src", "tgt", "metric", "direction", "value", "baseline_mean",
-    "baseline_sd", "p_value", "baseline_kind", "k", "theta", "top_n", "min_types", "seed", "n_points",
+    "baseline_sd", "p_value", "repeats", "baseline_kind", "k", "theta", "top_n", "min_types", "seed", "n_points",
     "n_clusters", "n_degenerate",
 ]
 CURVE_COLUMNS = ["model", "side", "layer", "pair", "src", "tgt", "metric", "direction", "k", "theta", "value"]

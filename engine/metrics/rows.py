@@ -23,8 +23,10 @@ Rows = list[dict[str, Any]]
 
 def _null(null: Significance | None, kind: str) -> dict[str, Any]:
     if null is None:
-        return {"baseline_mean": np.nan, "baseline_sd": np.nan, "p_value": np.nan, "baseline_kind": None}
-    return {"baseline_mean": null.mean, "baseline_sd": null.sd, "p_value": null.p_value, "baseline_kind": kind}
+        return {"baseline_mean": np.nan, "baseline_sd": np.nan, "p_value": np.nan, "repeats": None,
+                "baseline_kind": None}
+    return {"baseline_mean": null.mean, "baseline_sd": null.sd, "p_value": null.p_value, "repeats": null.repeats,
+            "baseline_kind": kind}
 
 
 def _check_common(owner: str, model: Any, side: Any, layer: Any, src: Any, tgt: Any, k: Any) -> None:

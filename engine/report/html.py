@@ -32,8 +32,8 @@ __all__ = ["REPORT_HTML", "render_report"]
 REPORT_HTML = "report.html"
 PLOT_SECTIONS = [("layers", "CALIGN and COLAP across layers"), ("heatmap", "Layer × pair"),
                  ("curves", "Metric vs threshold θ")]
-TABLE_COLUMNS = ["model", "side", "k", "pair", "metric", "direction", "layer", "value", "baseline", "p_value",
-                 "theta", "top_n", "min_types", "n_points", "n_clusters", "n_degenerate"]
+TABLE_COLUMNS = ["model", "side", "k", "pair", "metric", "direction", "layer", "value", "baseline", "null model",
+                 "p_value", "repeats", "theta", "top_n", "min_types", "n_points", "n_clusters", "n_degenerate"]
 
 
 def _fmt(value: Any, spec: str = ".3f") -> str:
@@ -49,7 +49,8 @@ def _table_rows(results: pd.DataFrame) -> list[list[str]]:
         base = "—" if math.isnan(r.baseline_mean) else \
             f"{r.baseline_mean:.3f} ± {_fmt(r.baseline_sd)} ({of_table_metric(r.metric).baseline_role})"
         rows.append([r.model, r.side, str(r.k), r.pair, r.metric, r.direction, str(r.layer), _fmt(r.value), base,
-                     _fmt(r.p_value, ".3g"), _fmt(r.theta, "g"), _fmt(r.top_n), _fmt(r.min_types),
+                     _fmt(r.baseline_kind), _fmt(r.p_value, ".3g"), _fmt(r.repeats),
+                     _fmt(r.theta, "g"), _fmt(r.top_n), _fmt(r.min_types),
                      _fmt(r.n_points), _fmt(r.n_clusters), _fmt(r.n_degenerate)])
     return rows
 

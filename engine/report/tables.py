@@ -48,8 +48,8 @@ _FLOAT = "float"
 RESULT_TYPES = {
     "model": _STR, "side": _STR, "layer": _INT, "pair": _STR, "src": _STR, "tgt": _STR, "metric": _STR,
     "direction": _STR, "value": _FLOAT, "baseline_mean": _FLOAT, "baseline_sd": _FLOAT, "p_value": _FLOAT,
-    "baseline_kind": _STR, "k": _INT, "theta": _FLOAT, "top_n": _NINT, "min_types": _NINT, "seed": _NINT,
-    "n_points": _NINT, "n_clusters": _NINT, "n_degenerate": _NINT,
+    "repeats": _NINT, "baseline_kind": _STR, "k": _INT, "theta": _FLOAT, "top_n": _NINT, "min_types": _NINT,
+    "seed": _NINT, "n_points": _NINT, "n_clusters": _NINT, "n_degenerate": _NINT,
 }
 CURVE_TYPES = {c: RESULT_TYPES[c] for c in CURVE_COLUMNS}
 CONCEPT_TYPES = {

@@ -33,6 +33,7 @@ def test_calign_rows(results):
     forward = table[(table["metric"] == "calign") & (table["direction"] == "forward")].iloc[0]
     assert forward["value"] == cal.forward.value and forward["baseline_mean"] == cal.forward.null.mean
     assert forward["p_value"] == cal.forward.null.p_value and forward["baseline_kind"] == "shuffled-dictionary-types"
+    assert forward["repeats"] == cal.forward.null.repeats
     assert forward["n_points"] == 200 and forward["n_degenerate"] == cal.forward.n_single_type
     assert forward["seed"] == 3
     mean = table[table["direction"] == "mean"].iloc[0]

@@ -37,3 +37,16 @@ def test_curve_is_strict_and_grids_are_the_round_decimals():
     assert threshold_curve(np.array([]), [0.1], 0).values.tolist() == [0.0]
     with pytest.raises(ConfigError, match="thetas of threshold_curve"):
         threshold_curve(np.array([0.1]), [], 1)
+
+
+def test_the_default_repeats_allow_p_below_one_percent():
+    """Perfectly aligned concepts beat every shuffle: with the default repeats p = 1/(R+1) < 0.01."""
+    import numpy as np
+
+    from engine.metrics import DEFAULT_REPEATS, TypeClusters, calign
+
+    labels = np.repeat(np.arange(20), 3)
+    clusters = TypeClusters.from_tokens(labels, np.arange(60), 20, 60)
+    result = calign(clusters, clusters, (np.arange(60), np.arange(60)), theta=0.9)
+    assert result.forward.null.repeats == DEFAULT_REPEATS >= 100
+    assert result.forward.null.p_value == 1 / (DEFAULT_REPEATS + 1) < 0.01

@@ -29,16 +29,16 @@ def results_frame(models=("tiny",), shift: float = 0.0, layers=LAYERS, pairs=PAI
                 cal = 0.2 + 0.5 * rise - 0.1 * p + 0.05 * m + shift
                 for direction, value in (("forward", cal), ("backward", cal - 0.05), ("mean", cal - 0.025)):
                     rows.append({**base, "metric": "calign", "direction": direction, "value": value,
-                                 "baseline_mean": 0.1, "baseline_sd": 0.03, "p_value": 0.05,
+                                 "baseline_mean": 0.1, "baseline_sd": 0.03, "p_value": 0.05, "repeats": 20,
                                  "baseline_kind": "shuffled-dictionary-types", "theta": 0.5, "top_n": 5,
                                  "min_types": 0})
                     if direction != "mean":
                         rows.append({**base, "metric": "calign_eligible", "direction": direction,
                                      "value": value + 0.05, "baseline_mean": np.nan, "baseline_sd": np.nan,
-                                     "p_value": np.nan, "baseline_kind": None, "theta": 0.5, "top_n": 5,
-                                     "min_types": 0})
+                                     "p_value": np.nan, "repeats": None, "baseline_kind": None, "theta": 0.5,
+                                     "top_n": 5, "min_types": 0})
                 rows.append({**base, "metric": "colap", "direction": "joint", "value": 0.1 + 0.4 * rise + shift,
-                             "baseline_mean": 0.9, "baseline_sd": 0.02, "p_value": 1.0,
+                             "baseline_mean": 0.9, "baseline_sd": 0.02, "p_value": 1.0, "repeats": 20,
                              "baseline_kind": "permuted-languages", "theta": 0.3, "top_n": None,
                              "min_types": None})
     return pd.DataFrame(rows)
