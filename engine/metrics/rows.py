@@ -44,14 +44,14 @@ def _curve_rows(base: dict[str, Any], metric: str, direction: str, curve: Curve)
 
 
 def _mean_null(a: Significance | None, b: Significance | None, observed: float) -> Significance | None:
-    if a is None or b is None or a.repeats != b.repeats:
+    if a is None or b is None or a.repeats != b.repeats or observed != observed:
         return None
     return significance(observed, (a.null + b.null) / 2)
 
 
 def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src: str, tgt: str, k: int,
                 n_points: int | tuple[int, int], seed: int | None = None) -> tuple[Rows, Rows]:
-    """Rows of one CALIGN result: calign and calign_eligible per direction, and the mean of both directions.
+    """Rows of one CALIGN result: calign and calign_eligible per direction and for the mean of both directions.
 
     ``n_points``: points clustered on the source side, or (source, target); the mean row gets their sum.
     The mean row's baseline averages the two directions' nulls repetition by repetition. ``seed`` fills the
@@ -83,9 +83,13 @@ def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src:
         curves += _curve_rows(key, "calign_eligible", name, d.curve(eligible_only=True))
     if result.backward is not None:
         f, b = result.forward, result.backward
-        rows.append({**key, "direction": "mean", **settings, "n_points": points[0] + points[1],
-                     "n_clusters": f.n_clusters + b.n_clusters, "n_degenerate": f.n_single_type + b.n_single_type,
-                     "metric": "calign", "value": result.mean, **_null(_mean_null(f.null, b.null, result.mean), kind)})
+        mean = {**key, "direction": "mean", **settings, "n_points": points[0] + points[1],
+                "n_clusters": f.n_clusters + b.n_clusters, "n_degenerate": f.n_single_type + b.n_single_type}
+        rows.append({**mean, "metric": "calign", "value": result.mean,
+                     **_null(_mean_null(f.null, b.null, result.mean), kind)})
+        eligible = (f.value_eligible + b.value_eligible) / 2  # NaN when a direction has no eligible concept
+        rows.append({**mean, "metric": "calign_eligible", "value": eligible,
+                     **_null(_mean_null(f.null_eligible, b.null_eligible, eligible), kind)})
         cf, cb = f.curve(), b.curve()
         curves += _curve_rows(key, "calign", "mean", Curve(cf.thetas, cf.counts + cb.counts,
                                                            cf.denominator + cb.denominator,

@@ -22,6 +22,7 @@ from engine.errors import BabelscopeError, StoreError
 from engine.files import write_text_atomic
 from engine.metrics.registry import METRICS, of_table_metric
 from engine.report.browser import browser_data, embed_json
+from engine.report.chance import DEGENERATE_NOTE, excess_rows
 from engine.report.plots import Plot, make_plots
 from engine.report.tables import RunTables, read_run_tables
 
@@ -30,8 +31,11 @@ log = logging.getLogger(__name__)
 __all__ = ["REPORT_HTML", "render_report"]
 
 REPORT_HTML = "report.html"
-PLOT_SECTIONS = [("layers", "CALIGN and COLAP across layers"), ("heatmap", "Layer × pair"),
-                 ("curves", "Metric vs threshold θ")]
+PLOT_SECTIONS = [("excess", "CALIGN above chance: eligible-only CALIGN minus its floor"),
+                 ("layers", "Raw CALIGN and COLAP across layers (single-type concepts included)"),
+                 ("degenerate", "Degenerate concepts per layer"), ("heatmap", "Layer × pair (raw values)"),
+                 ("curves", "Raw metric vs threshold θ")]
+SUMMARY_COLUMNS = ["CALIGN above chance (eligible-only − floor)", "COLAP", "raw CALIGN (all concepts)"]
 TABLE_COLUMNS = ["model", "side", "k", "pair", "metric", "direction", "layer", "value", "baseline", "null model",
                  "p_value", "repeats", "theta", "top_n", "min_types", "n_points", "n_clusters", "n_degenerate"]
 
@@ -55,26 +59,61 @@ def _table_rows(results: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
+def _headline_part(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The rows of ``metric`` in its headline direction (mean of both, else forward, else its own)."""
+    part = frame[frame["metric"] == metric]
+    headline = next((d for d in ("mean", "forward", "joint", "backward") if (part["direction"] == d).any()), None)
+    return part[part["direction"] == headline].dropna(subset=["value"])
+
+
+def _p(row: Any) -> str:
+    return "" if math.isnan(row["p_value"]) else f", p = {row['p_value']:.3g} of {int(row['repeats'])} repeats"
+
+
+def _excess_cell(frame: pd.DataFrame) -> str:
+    part = excess_rows(_headline_part(frame, "calign_eligible"))
+    if part.empty:
+        eligible = _headline_part(frame, "calign_eligible")
+        if eligible.empty:
+            return "—"
+        best = eligible.loc[eligible["value"].idxmax()]
+        return f"eligible-only {best['value']:.3f} at layer {best['layer']} (no floor: metrics.repeats is 0)"
+    best = part.loc[part["excess"].idxmax()]
+    sd = "" if math.isnan(best["baseline_sd"]) else f" ± {best['baseline_sd']:.3f}"
+    return (f"<b>{best['excess']:+.3f}</b>{sd} at layer {best['layer']} (eligible-only {best['value']:.3f}, "
+            f"floor {best['baseline_mean']:.3f}{_p(best)})")
+
+
+def _peak_cell(frame: pd.DataFrame, metric: str) -> str:
+    part = _headline_part(frame, metric)
+    if part.empty:
+        return "—"
+    best = part.loc[part["value"].idxmax()]
+    base = "" if math.isnan(best["baseline_mean"]) else \
+        f" ({of_table_metric(metric).baseline_role} {best['baseline_mean']:.3f}{_p(best)})"
+    return f"{best['value']:.3f} at layer {best['layer']}{base}"
+
+
 def _summary(results: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per model × side × pair × K: each metric's peak layer (CALIGN: the mean of directions, else forward),
-    with its baseline there."""
+    """Per model × side × pair × K, the cells of :data:`SUMMARY_COLUMNS`: CALIGN's peak excess over its floor
+    (eligible-only, the mean of both directions), COLAP's peak, and raw CALIGN's peak, second and labelled."""
+    from markupsafe import Markup  # jinja2's; the cells hold numbers and fixed words only
+
     out = []
     for (model, side, pair, k), frame in results.groupby(["model", "side", "pair", "k"], sort=True):
-        peaks = []
-        for metric in METRICS:
-            part = frame[frame["metric"] == metric.name]
-            headline = next((d for d in ("mean", "forward", *metric.directions) if (part["direction"] == d).any()),
-                            None)
-            part = part[part["direction"] == headline].dropna(subset=["value"])
-            if part.empty:
-                peaks.append("—")
-                continue
-            best = part.loc[part["value"].idxmax()]
-            base = "" if math.isnan(best["baseline_mean"]) else \
-                f" ({metric.baseline_role} {best['baseline_mean']:.3f})"
-            peaks.append(f"{best['value']:.3f} at layer {best['layer']}{base}")
-        out.append({"model": model, "side": side, "pair": pair, "k": str(k), "peaks": peaks})
+        cells = [_excess_cell(frame), _peak_cell(frame, "colap"), _peak_cell(frame, "calign")]
+        out.append({"model": model, "side": side, "pair": pair, "k": str(k), "peaks": [Markup(c) for c in cells]})
     return out
+
+
+def _null_models(results: pd.DataFrame) -> list[str]:
+    """Each baseline kind of the results in words (e.g. the CALIGN floor's null model)."""
+    kinds = results["baseline_kind"].dropna().unique()
+    return [f"{of_table_metric(metric).label} {of_table_metric(metric).baseline_role}: "
+            f"{of_table_metric(metric).baseline_label(kind)}"
+            for metric, kind in sorted({(m, k) for m, k in zip(results["metric"], results["baseline_kind"],
+                                                               strict=True) if k in kinds})
+            if metric in {m.name for m in METRICS}]
 
 
 def _image(plot: Plot) -> dict[str, Any]:
@@ -115,7 +154,8 @@ def _render(tables: RunTables, plots: list[Plot], title: str, store: dict[str, A
         title=title, engine_version=__version__, written=meta.get("written", ""),
         models=sorted(results["model"].unique()), pairs=sorted(results["pair"].unique()),
         layers=sorted(int(x) for x in results["layer"].unique()), store=store,
-        summary=_summary(results), metrics=METRICS, sections=[s for s in sections if s["images"]],
+        summary=_summary(results), summary_columns=SUMMARY_COLUMNS, degenerate_note=DEGENERATE_NOTE,
+        null_models=_null_models(results), metrics=METRICS, sections=[s for s in sections if s["images"]],
         table_columns=TABLE_COLUMNS, table_rows=_table_rows(results),
         concept_json=embed_json(browser_data(tables.concepts)), n_concepts=len(tables.concepts),
         versions=meta.get("versions", {}),

@@ -1,5 +1,6 @@
 """PNG plots of a run (matplotlib, no pyplot state: figures are drawn with the Agg canvas, safe in workers).
 
+* ``excess`` and ``degenerate``: chance-corrected CALIGN and degenerate concepts, see :mod:`engine.report.chance`.
 * ``layers``:   CALIGN and COLAP vs layer, one plot per model × side × pair × K, each metric with its baseline
                 band (mean ± sd): the shuffled-dictionary band of CALIGN is a floor (chance alignment; the legend
                 names its null model, target types relabelled or target lines shuffled), the
@@ -33,7 +34,7 @@ DIRECTION_STYLE = {"forward": ("--", 1.2, "o"), "backward": (":", 1.2, "s"), "me
 
 @dataclass(frozen=True)
 class Plot:
-    """A written PNG and what it shows (``kind``: layers | heatmap | curves)."""
+    """A written PNG and what it shows (``kind``: excess | layers | degenerate | heatmap | curves)."""
 
     path: Path
     kind: str
@@ -217,7 +218,10 @@ def plot_curves(curves: pd.DataFrame, out_dir: str | Path, results: pd.DataFrame
 
 def make_plots(results: pd.DataFrame, curves: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
     """Every plot of a run into ``out_dir`` (validated tables, see :mod:`engine.report.tables`)."""
+    from engine.report.chance import plot_degenerate, plot_excess
+
     out_dir = Path(out_dir)
-    plots = plot_layers(results, out_dir) + plot_heatmaps(results, out_dir) + plot_curves(curves, out_dir, results)
+    plots = (plot_excess(results, out_dir) + plot_layers(results, out_dir) + plot_degenerate(results, out_dir)
+             + plot_heatmaps(results, out_dir) + plot_curves(curves, out_dir, results))
     log.info("%d plots written to %s", len(plots), out_dir)
     return plots

@@ -29,16 +29,20 @@ def test_calign_rows(results):
     table = validate_results(pd.DataFrame(rows))
     assert sorted(zip(table["metric"], table["direction"], strict=True)) == [
         ("calign", "backward"), ("calign", "forward"), ("calign", "mean"), ("calign_eligible", "backward"),
-        ("calign_eligible", "forward")]
+        ("calign_eligible", "forward"), ("calign_eligible", "mean")]
     forward = table[(table["metric"] == "calign") & (table["direction"] == "forward")].iloc[0]
     assert forward["value"] == cal.forward.value and forward["baseline_mean"] == cal.forward.null.mean
     assert forward["p_value"] == cal.forward.null.p_value and forward["baseline_kind"] == "shuffled-dictionary-types"
     assert forward["repeats"] == cal.forward.null.repeats
     assert forward["n_points"] == 200 and forward["n_degenerate"] == cal.forward.n_single_type
     assert forward["seed"] == 3
-    mean = table[table["direction"] == "mean"].iloc[0]
+    mean = table[(table["metric"] == "calign") & (table["direction"] == "mean")].iloc[0]
     assert mean["value"] == cal.mean and mean["n_points"] == 390
     assert mean["baseline_mean"] == pytest.approx((cal.forward.null.mean + cal.backward.null.mean) / 2)
+    eligible = table[(table["metric"] == "calign_eligible") & (table["direction"] == "mean")].iloc[0]
+    f, b = cal.forward, cal.backward
+    assert eligible["value"] == pytest.approx((f.value_eligible + b.value_eligible) / 2)
+    assert eligible["baseline_mean"] == pytest.approx((f.null_eligible.mean + b.null_eligible.mean) / 2)
     curve = validate_curves(pd.DataFrame(curves))
     fwd = curve[(curve["metric"] == "calign") & (curve["direction"] == "forward")]
     np.testing.assert_allclose(fwd["value"], cal.forward.curve().values)

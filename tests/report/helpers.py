@@ -24,7 +24,8 @@ def results_frame(models=("tiny",), shift: float = 0.0, layers=LAYERS, pairs=PAI
         for p, (src, tgt) in enumerate(pairs):
             for layer in layers:
                 base = {"model": model, "side": "encoder", "layer": layer, "pair": f"{src}-{tgt}", "src": src,
-                        "tgt": tgt, "k": k, "seed": 0, "n_points": 400, "n_clusters": k, "n_degenerate": 1}
+                        "tgt": tgt, "k": k, "seed": 0, "n_points": 400, "n_clusters": k,
+                        "n_degenerate": 1 + layer % 3}
                 rise = layer / max(layers) if max(layers) else 0.0
                 cal = 0.2 + 0.5 * rise - 0.1 * p + 0.05 * m + shift
                 for direction, value in (("forward", cal), ("backward", cal - 0.05), ("mean", cal - 0.025)):
@@ -32,11 +33,11 @@ def results_frame(models=("tiny",), shift: float = 0.0, layers=LAYERS, pairs=PAI
                                  "baseline_mean": 0.1, "baseline_sd": 0.03, "p_value": 0.05, "repeats": 20,
                                  "baseline_kind": "shuffled-dictionary-types", "theta": 0.5, "top_n": 5,
                                  "min_types": 0})
-                    if direction != "mean":
-                        rows.append({**base, "metric": "calign_eligible", "direction": direction,
-                                     "value": value + 0.05, "baseline_mean": np.nan, "baseline_sd": np.nan,
-                                     "p_value": np.nan, "repeats": None, "baseline_kind": None, "theta": 0.5,
-                                     "top_n": 5, "min_types": 0})
+                    rows.append({**base, "metric": "calign_eligible", "direction": direction,  # floor 0.3 + dip
+                                 "value": value + 0.05, "baseline_mean": 0.3 + 0.2 * (layer == 4),
+                                 "baseline_sd": 0.02, "p_value": 0.05, "repeats": 20,
+                                 "baseline_kind": "shuffled-dictionary-types", "theta": 0.5, "top_n": 5,
+                                 "min_types": 0})
                 rows.append({**base, "metric": "colap", "direction": "joint", "value": 0.1 + 0.4 * rise + shift,
                              "baseline_mean": 0.9, "baseline_sd": 0.02, "p_value": 1.0, "repeats": 20,
                              "baseline_kind": "permuted-languages", "theta": 0.3, "top_n": None,

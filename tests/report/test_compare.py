@@ -26,7 +26,8 @@ def runs(tmp_path):
 
 def test_deltas_per_layer_and_pair(runs):
     diff = compare(*runs)
-    assert list(diff.columns) == COMPARE_COLUMNS and len(diff) == 60
+    # 2 pairs × 5 layers × (3 calign, 3 eligible, 1 colap)
+    assert list(diff.columns) == COMPARE_COLUMNS and len(diff) == 70
     assert (diff["model_a"] == "mbert").all() and (diff["model_b"] == "mbert-ft").all()
     np.testing.assert_allclose(diff["delta"], np.where(diff["layer"] == 4, 0.3, 0.1))
     np.testing.assert_allclose(diff["delta"], diff["value_b"] - diff["value_a"])
@@ -41,14 +42,14 @@ def test_unmatched_rows_and_model_maps(runs, caplog):
     a, b = runs
     more = results_frame(models=("mbert-ft",), layers=[0, 1, 2, 3, 4, 5])  # one layer more in B
     diff = compare(a, more)
-    assert diff["delta"].isna().sum() == 12 and set(diff.loc[diff["delta"].isna(), "layer"]) == {5}
-    assert "12 of B have no counterpart" in caplog.text
+    assert diff["delta"].isna().sum() == 14 and set(diff.loc[diff["delta"].isna(), "layer"]) == {5}
+    assert "14 of B have no counterpart" in caplog.text
     two_a, two_b = results_frame(models=("x", "y")), results_frame(models=("x2", "y2"), shift=0.05)
     with pytest.raises(ConfigError, match=r"model_map of compare must be given when the runs' models differ "
                                           r"\(A: \['x', 'y'\], B: \['x2', 'y2'\]\); e.g. --model x=x2"):
         compare(two_a, two_b)
     mapped = compare(two_a, two_b, model_map={"x": "y2"})
-    assert set(mapped["model_b"]) == {"y2"} and len(mapped) == 60
+    assert set(mapped["model_b"]) == {"y2"} and len(mapped) == 70
     with pytest.raises(ConfigError, match="models of run A"):
         compare(two_a, two_b, model_map={"x": "nope"})
     with pytest.raises(InputDataError, match="no row in common"):
@@ -59,11 +60,11 @@ def test_settings_with_one_value_are_compared_across(caplog):
     a = results_frame(models=("m",), k=500)
     b = results_frame(models=("m",), k=1000)
     diff = compare(a, b)
-    assert len(diff) == 60 and (diff["k_a"] == 500).all() and (diff["k_b"] == 1000).all()
+    assert len(diff) == 70 and (diff["k_a"] == 500).all() and (diff["k_b"] == 1000).all()
     assert "k of calign differs (A 500, B 1000); compared across it" in caplog.text
     swept = pd.concat([results_frame(models=("m",), k=500), results_frame(models=("m",), k=1000, shift=0.2)])
     diff = compare(swept, swept)  # a K sweep joins on K
-    assert len(diff) == 120 and (diff["k_a"] == diff["k_b"]).all() and (diff["delta"] == 0).all()
+    assert len(diff) == 140 and (diff["k_a"] == diff["k_b"]).all() and (diff["delta"] == 0).all()
 
 
 def test_write_compare_and_cli(runs, tmp_path):

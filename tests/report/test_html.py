@@ -54,13 +54,26 @@ def test_report_embeds_plots_table_and_concepts(report):
     space = next(s for s in data["spaces"] if s["id"] == f"{MODEL}|{SIDE}|1|{K}|en")
     assert space["clusters"]["0"]["words"] == [["God", 10, "en"]] and space["align"]["de"]["0"] == [0, 1.0, True]
     images = re.findall(r'<img src="([^"]*)"', html)
-    assert len(images) == len(list((path.parent / "plots").glob("*.png"))) == 8  # 4 layers, 2 heatmaps, 2 curves
+    assert len(images) == len(list((path.parent / "plots").glob("*.png"))) == 16  # 4 excess, layers, degenerate;
+    # 2 heatmaps, 2 curves
     assert all(src.startswith("data:image/png;base64,") for src in images)
     table = html.split('id="results-table"')[1].split("</table>")[0]
     assert table.count("<tr><td>") == len(tables.results)
     summary = html.split('id="summary"')[1].split("</table>")[0]
     assert summary.count("<tr><td>") == 4  # model × pair
-    assert "<td>0.675 at layer 4 (floor 0.100)</td>" in summary
+    # the headline: eligible-only CALIGN minus its floor, peaking at layer 3 (the floor rises at layer 4), raw
+    # CALIGN last and labelled, peaking at layer 4
+    header = re.findall(r"<th>(.*?)</th>", summary)
+    assert header[4:] == ["peak CALIGN above chance (eligible-only − floor)", "peak COLAP",
+                          "peak raw CALIGN (all concepts)"]
+    assert ("<td><b>+0.300</b> ± 0.020 at layer 3 (eligible-only 0.600, floor 0.300, p = 0.05 of 20 repeats)</td>"
+            "<td>0.500 at layer 4 (ceiling 0.900, p = 1 of 20 repeats)</td>"
+            "<td>0.675 at layer 4 (floor 0.100, p = 0.05 of 20 repeats)</td>") in summary.replace("\n", "").replace(
+        "          ", "")
+    assert "Null models of this run: CALIGN floor: shuffled dictionary (target types relabelled); COLAP ceiling: " \
+           "permuted languages." in html
+    assert html.index('id="plots-excess"') < html.index('id="plots-layers"') < html.index('id="plots-degenerate"')
+    assert html.count("A single-type CALIGN concept (one word type) passes the alignment test") == 2
     assert f"store <code>{store}</code>: 10 sentences, languages en, de" in html
     assert "&#34;seconds&#34;: 12.5" in html  # results.json, escaped in <pre>
 

@@ -22,17 +22,18 @@ def test_every_plot_is_written(tables, tmp_path):
     results, curves = tables
     plots = make_plots(results, curves, tmp_path)
     names = sorted(p.path.name for p in plots)
+    per_pair = [f"{kind}_{model}_encoder_{pair}_k8.png" for kind in ("excess", "layers", "degenerate")
+                for model in ("tiny", "org-model") for pair in ("en-de", "en-ar")]
     assert names == sorted([
-        "layers_tiny_encoder_en-de_k8.png", "layers_tiny_encoder_en-ar_k8.png",
-        "layers_org-model_encoder_en-de_k8.png", "layers_org-model_encoder_en-ar_k8.png",
-        "heatmap_tiny_encoder_k8.png", "heatmap_org-model_encoder_k8.png",
+        *per_pair, "heatmap_tiny_encoder_k8.png", "heatmap_org-model_encoder_k8.png",
         "curves_tiny_encoder_en-de_k8.png", "curves_tiny_encoder_en-ar_k8.png",  # curves only for tiny
     ])
+    assert [p.kind for p in plots][:4] == ["excess"] * 4  # what survives chance comes first
     for plot in plots:
         data = plot.path.read_bytes()
         assert data.startswith(PNG) and len(data) > 5000
         assert b"http" not in data  # no Software URL in the PNG metadata
-    assert {p.kind for p in plots} == {"layers", "heatmap", "curves"}
+    assert {p.kind for p in plots} == {"excess", "layers", "degenerate", "heatmap", "curves"}
 
 
 def test_layer_plot_bands_and_legend(tables):

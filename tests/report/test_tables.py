@@ -46,7 +46,7 @@ def test_round_trip_keeps_every_table(tmp_path):
     colap = tables.results[tables.results["metric"] == "colap"]
     assert colap["top_n"].isna().all() and colap["baseline_kind"].eq("permuted-languages").all()
     eligible = tables.results[tables.results["metric"] == "calign_eligible"]
-    assert eligible["baseline_kind"].isna().all()
+    assert eligible["baseline_kind"].eq("shuffled-dictionary-types").all() and eligible["repeats"].eq(20).all()
 
 
 def test_optional_tables_and_examples(tmp_path):
