@@ -190,6 +190,9 @@ class ClusterSpec(_Section):
     """Latent concepts: k-means per model × side × layer × space (a language, or the joint space of a pair)."""
 
     ks: list[Annotated[int, Field(ge=2)]] = Field(default_factory=lambda: [100], min_length=1)
+    # K per metric, e.g. {calign: [100, 400], colap: [100]}: the spaces a metric reads are clustered at its Ks
+    # only (a metric not named takes ks)
+    metric_ks: dict[str, list[Annotated[int, Field(ge=2)]]] = Field(default_factory=dict)
     backend: Literal[BACKENDS] = "auto"  # auto or a registered backend (engine.cluster.backends.RUNNERS)
     device: str = "auto"
     seed: int = Field(212, ge=0)  # the released scripts' random_state
@@ -199,6 +202,23 @@ class ClusterSpec(_Section):
     normalize: bool = False  # L2-normalise vectors first (off = reference)
     whiten: bool = False  # PCA whitening first (off = reference)
     prune: bool | Literal["auto"] = "auto"  # Hamerly pruning (torch backend); auto: from 100k rows
+
+    @field_validator("metric_ks")
+    @classmethod
+    def _metric_ks(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        from engine.metrics.registry import METRICS
+
+        names = [m.name for m in METRICS]
+        for name, ks in value.items():
+            if name not in names:
+                raise ValueError(f"names a metric {name!r}; the metrics are {' | '.join(names)}")
+            if not ks:
+                raise ValueError(f"{name}: at least one K")
+        return value
+
+    def ks_of(self, metric: str) -> list[int]:
+        """The Ks metric ``metric`` is measured at."""
+        return self.metric_ks.get(metric, self.ks)
 
 
 class CalignMetricSpec(_Section):
@@ -210,6 +230,7 @@ class CalignMetricSpec(_Section):
     size_ratio: float = Field(0.0, ge=0.0)  # |S| / |T| must exceed this
     both_directions: bool = True
     null_model: Literal["types", "lines"] = "types"  # the floor's null (see engine.metrics.calign)
+    mode: Literal["sorted", "reference"] = "sorted"  # top-N by probability, or in dictionary order (reference)
 
 
 class ColapMetricSpec(_Section):

@@ -68,8 +68,9 @@ def measure_calign(root: Any, unit: MeasureUnit, spec: Any, cluster_seed: int) -
     reverse = read_store_dictionary(root, tgt, src) if layout.dictionary_path(tgt, src) in root else None
     result = calign(clusters[src], clusters[tgt], read_store_dictionary(root, src, tgt), theta=settings.theta,
                     top_n=settings.top_n, min_types=settings.min_types, size_ratio=settings.size_ratio,
-                    null=settings.null_model, reverse_dictionary=reverse, both_directions=settings.both_directions,
-                    repeats=spec.repeats, seed=spec.seed, device=spec.device)
+                    mode=settings.mode, null=settings.null_model, reverse_dictionary=reverse,
+                    both_directions=settings.both_directions, repeats=spec.repeats, seed=spec.seed,
+                    device=spec.device)
     write_alignment(root, {"forward": result.forward, "backward": result.backward}, model=unit.model,
                     side=unit.sides[0], layer=unit.layer, selection=selection, k=unit.k,
                     attrs={"src": src, "tgt": tgt, "sides": list(unit.sides), "params": result.params})

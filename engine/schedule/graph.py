@@ -108,7 +108,7 @@ def build_graph(config: Config, corpus_hash: str, plans: dict[tuple[str, str, st
     graph.append(Task("select", "all", tasks.task_select, (SelectInputs.of(config),), select_key,
                       deps=[t.dask_key for t in graph if t.stage in ("extract_done", "align")]))
     select_dep = graph[-1].dask_key
-    cluster_spec = config.cluster.model_dump(mode="json", exclude={"ks"})
+    cluster_spec = config.cluster.model_dump(mode="json", exclude={"ks", "metric_ks"})
     metrics_spec = config.metrics.model_dump(mode="json")
     metrics = enabled_metrics(config)
     clusters: dict[str, Task] = {}
@@ -117,12 +117,14 @@ def build_graph(config: Config, corpus_hash: str, plans: dict[tuple[str, str, st
             measured = [m for m in metrics if sides in m.side_pairs(config)]
             if not measured:
                 continue
-            names = [m.name for m in measured]
+            every_k = sorted({k for m in measured for k in config.cluster.ks_of(m.name)})
             for layer in _layers(plans, spec.key, sides, languages[0]):
-                for k in config.cluster.ks:
+                for k in every_k:
+                    at_k = [m for m in measured if k in config.cluster.ks_of(m.name)]
+                    names = [m.name for m in at_k]
                     for src, tgt in pairs:
                         cluster_tasks: list[Task] = []
-                        for space in (s for m in measured for s in m.spaces(src, tgt, sides)):
+                        for space in (s for m in at_k for s in m.spaces(src, tgt, sides)):
                             where = layout.cluster_space(list(space.langs), space.selection)
                             key = content_hash({"stage": "cluster", "select": select_key, "cluster": cluster_spec,
                                                 "model": spec.key, "side": space.side, "layer": layer,

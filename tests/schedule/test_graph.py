@@ -68,3 +68,30 @@ def test_graph_at_thousands_of_tasks_is_built_in_linear_work(monkeypatch, n_mode
     assert reads <= 10 * len(tasks), (reads, len(tasks))
     if len(tasks) > 5000:
         assert stages["cluster"] > 2000
+
+
+def test_a_k_per_metric_clusters_each_metrics_spaces_at_its_own_ks():
+    """CALIGN at K=100 and 400, COLAP at 100: the joint spaces are never clustered at 400."""
+    config = validate_config({
+        "models": [{"name": "m0", "label": "m0"}], "corpus": {"source": "bible", "languages": ["en", "de"]},
+        "cluster": {"ks": [50], "metric_ks": {"calign": [100, 400], "colap": [100]}}})
+    tasks = graph_module.build_graph(config, "hash", {("m0", "encoder", lang): GroupPlan(1, [0, 1])
+                                                      for lang in ("en", "de")})
+    clusters = Counter((t.args[5] == ["en", "de"], t.args[6]) for t in tasks if t.stage == "cluster")
+    assert clusters == {(False, 100): 4, (False, 400): 4, (True, 100): 2}  # 2 layers × (en, de) and the joint
+    metrics = {t.name: t.args[1] for t in tasks if t.stage == "metrics"}
+    assert metrics == {"m0-encoder-0-en-de-k100": ["calign", "colap"], "m0-encoder-1-en-de-k100": ["calign", "colap"],
+                       "m0-encoder-0-en-de-k400": ["calign"], "m0-encoder-1-en-de-k400": ["calign"]}
+    plain = validate_config({**config.model_dump(mode="json"), "cluster": {"ks": [50]}})
+    assert {t.key for t in graph_module.build_graph(plain, "hash", {("m0", "encoder", lang): GroupPlan(1, [0, 1])
+                                                                   for lang in ("en", "de")})
+            if t.stage == "cluster" and t.args[6] == 100} == set()
+
+
+def test_metric_ks_name_registered_metrics_only():
+    from engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"cluster.metric_ks: Value error, names a metric 'colapse'; the metrics "
+                                          r"are calign \| colap"):
+        validate_config({"models": [{"name": "m"}], "corpus": {"source": "bible", "languages": ["en", "de"]},
+                         "cluster": {"metric_ks": {"colapse": [10]}}})

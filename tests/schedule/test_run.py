@@ -104,10 +104,15 @@ def test_cache_skips_done_work_and_k_recomputes_only_downstream(tiny_models, lin
     assert changed.cached == {"extract": 2, "extract_done": 2, "align": 1, "select": 1}
     assert set(results_of(changed.run_dir)["k"]) == {6}
     lines = run_pipeline(make_config(tiny_models["bert"], links_file, tmp_path, "c", ks=(6,),
-                                     metrics={"calign": {"null_model": "lines"}}), progress=False)
+                                     metrics={"calign": {"null_model": "lines", "mode": "reference"}}),
+                         progress=False)
     assert lines.computed == {"metrics": 3}  # another null model: the metrics again, on the same clusterings
     kinds = results_of(lines.run_dir).groupby("metric")["baseline_kind"].unique()
     assert set(kinds["calign"]) == {"shuffled-dictionary-lines"} and set(kinds["colap"]) == {"permuted-languages"}
+    from engine.store import layout, open_store
+
+    stored = open_store(tmp_path / "c.zarr")[layout.alignment_path("tiny", "encoder", 1, "calign-en-de", 6, "forward")]
+    assert {stored.attrs["params"][p] for p in ("null", "mode")} == {"lines", "reference"}
 
 
 def _free_port() -> int:
