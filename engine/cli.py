@@ -366,6 +366,9 @@ def metrics_calign(
         help="Null model of the floor: 'types' (target types relabelled) or 'lines' (target lines shuffled).")
     ] = "types",
     one_direction: Annotated[bool, typer.Option(help="Only source -> target.")] = False,
+    alignment_out: Annotated[Path | None, typer.Option(
+        help="Write every aligned (source, target) pair of source -> target in the released scripts' format "
+             "('Source Cluster S is aligned to Target Clusters: T1, T2').")] = None,
     repeats: RepeatsOption = 100,
     seed: SeedOption = 0,
     device: DeviceOption = "cpu",
@@ -383,6 +386,12 @@ def metrics_calign(
         result = calign(src, tgt, forward, theta=theta, top_n=top_n, min_types=min_types, size_ratio=size_ratio,
                         mode=mode, null=null, reverse_dictionary=backward, both_directions=not one_direction,
                         repeats=repeats, seed=seed, device=device)
+        if alignment_out is not None:
+            from engine.metrics.export import write_reference_alignment
+            from engine.metrics.io import read_cluster_file
+
+            orders = [list(dict.fromkeys(read_cluster_file(f).clusters)) for f in (src_clusters, tgt_clusters)]
+            write_reference_alignment(alignment_out, result.forward, *orders)
     except BabelscopeError as exc:
         _fail(exc)
     _metrics_output(calign_lines(result, src_clusters.name, tgt_clusters.name), result.to_dict(per_cluster=True),

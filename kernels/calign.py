@@ -21,6 +21,7 @@ __all__ = [
     "cluster_type_counts",
     "match_counts",
     "best_matches",
+    "aligned_targets",
     "random_permutations",
     "shuffled_best_matches",
     "shuffled_lines_best_matches",
@@ -150,6 +151,31 @@ def _best_in_groups(xp: Any, matches: Any, size_src: Any, size_tgt: Any, size_ra
         best_m[start:stop] = top
         best_t[start:stop] = xp.where(top > 0, arg, -1)
     return best_t, best_m
+
+
+def aligned_targets(matches: Any, size_src: Any, size_tgt: Any, theta: float, min_types: int,
+                    size_ratio: float | None = None) -> tuple[Any, Any]:
+    """Every aligned (source, target) cluster pair: two int64 [n_pairs], by source then target.
+
+    S is aligned to T when M[S, T] / |S| > theta, |S| > min_types and |S| / |T| > size_ratio (all strict, as
+    :func:`best_matches`' admissibility; no size test when ``size_ratio`` is None); only stored entries of M
+    (M > 0) can pass. matches: CSR [K, K']; size_src: int64 [K]; size_tgt: int64 [K'].
+    """
+    if matches.shape != (size_src.shape[0], size_tgt.shape[0]):
+        raise KernelError(param_message("matches", "aligned_targets", f"of shape ({size_src.shape[0]}, "
+                                        f"{size_tgt.shape[0]}) from the sizes", matches.shape))
+    xp = get_array_module(size_src, size_tgt)
+    coo = matches.tocoo()
+    rows, cols = coo.row.astype(xp.int64), coo.col.astype(xp.int64)
+    m = xp.rint(coo.data).astype(xp.int64)
+    s, t = size_src[rows].astype(xp.float64), size_tgt[cols].astype(xp.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = (m > 0) & (m / s > theta) & (size_src[rows] > min_types)
+        if size_ratio is not None:
+            keep &= s / t > size_ratio
+    rows, cols = rows[keep], cols[keep]
+    order = xp.lexsort(xp.stack([cols, rows]))
+    return rows[order], cols[order]
 
 
 def random_permutations(n: int, repeats: int, seed: int) -> np.ndarray:

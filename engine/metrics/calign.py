@@ -64,6 +64,8 @@ class CalignDirection:
     """One direction (source -> target). Per-cluster arrays are [K] over the source clusters.
 
     best_target: index of the admissible target with the most matches (-1: none); match_share = best_count/size.
+    targets: every aligned (source, target) pair, two int64 [n_pairs] by source then target (a source cluster
+    is aligned iff it has at least one; the reference lists them all).
     """
 
     source_names: list[str]
@@ -78,6 +80,7 @@ class CalignDirection:
     n_types_translated: int
     null: Significance | None = None
     null_eligible: Significance | None = None
+    targets: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
     @property
     def n_clusters(self) -> int:
@@ -108,6 +111,13 @@ class CalignDirection:
     def aligned_names(self) -> list[str]:
         return [self.source_names[i] for i in np.flatnonzero(self.aligned)]
 
+    def target_lists(self) -> list[list[int]]:
+        """The aligned target clusters of every source cluster (indices, ascending; empty: not aligned)."""
+        out: list[list[int]] = [[] for _ in self.source_names]
+        for s, t in zip(self.targets[0].tolist(), self.targets[1].tolist(), strict=True):
+            out[s].append(t)
+        return out
+
     def curve(self, thetas=CALIGN_THETAS, eligible_only: bool = False) -> Curve:
         """The value at every θ of ``thetas`` from the match shares (same strict test as :func:`calign`)."""
         return threshold_curve(self.match_share[self.eligible], thetas,
@@ -126,9 +136,10 @@ class CalignDirection:
         if per_cluster:
             out["clusters"] = [
                 {"name": n, "size": int(s), "best_target": self.target_names[t] if t >= 0 else None,
-                 "match_share": float(f), "eligible": bool(e), "aligned": bool(a)}
-                for n, s, t, f, e, a in zip(self.source_names, self.sizes, self.best_target, self.match_share,
-                                            self.eligible, self.aligned, strict=True)]
+                 "match_share": float(f), "eligible": bool(e), "aligned": bool(a),
+                 "targets": [self.target_names[j] for j in ts]}
+                for n, s, t, f, e, a, ts in zip(self.source_names, self.sizes, self.best_target, self.match_share,
+                                                self.eligible, self.aligned, self.target_lists(), strict=True)]
         return out
 
 
@@ -256,7 +267,9 @@ def _direction(xp: Any, src: TypeClusters, tgt: TypeClusters, pairs: Pairs, thet
     a_tgt = kc.membership(to_device(xp, tgt.labels), to_device(xp, tgt.types), tgt.n_clusters, tgt.n_types)
     d = kc.membership(to_device(xp, pairs[0]), to_device(xp, pairs[1]), src.n_types, tgt.n_types)
     size_s, size_t = kc.row_counts(a_src), kc.row_counts(a_tgt)
-    best_t, best_m = kc.best_matches(kc.match_counts(a_src, d, a_tgt), size_s, size_t, size_ratio)
+    matches = kc.match_counts(a_src, d, a_tgt)
+    best_t, best_m = kc.best_matches(matches, size_s, size_t, size_ratio)
+    targets = tuple(to_host(a) for a in kc.aligned_targets(matches, size_s, size_t, theta, min_types, size_ratio))
     sizes, best_t, best_m = to_host(size_s), to_host(best_t), to_host(best_m)
     share = np.divide(best_m, sizes, out=np.zeros(sizes.shape[0]), where=sizes > 0)
     eligible = sizes > min_types
@@ -285,7 +298,7 @@ def _direction(xp: Any, src: TypeClusters, tgt: TypeClusters, pairs: Pairs, thet
         if n_eligible:
             null_eligible = significance(aligned.sum() / n_eligible, null_aligned / n_eligible)
     return CalignDirection(src.names, tgt.names, sizes, best_t, best_m, share, eligible, aligned, n_types,
-                           n_translated, null, null_eligible)
+                           n_translated, null, null_eligible, targets)
 
 
 def _null_matches(xp: Any, null_model: str, a_src: Any, d: Any, a_tgt: Any, pairs: Pairs, tgt: TypeClusters,

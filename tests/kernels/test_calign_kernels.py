@@ -96,6 +96,21 @@ def test_shuffled_lines_keep_each_words_entry_count_and_can_break_a_shared_trans
     assert identity.tolist() == [[2]] and swapped.tolist() == [[1]]  # relabelling target types keeps the 2
 
 
+@settings(max_examples=80, deadline=None)
+@given(problems(), st.sampled_from([0.0, 0.25, 0.5, 0.75, 0.9]), st.integers(0, 2))
+def test_aligned_targets_equal_every_pair_the_literal_test_passes(p, theta, min_types):
+    a_src, dic, a_tgt = matrices(p)
+    got = kc.aligned_targets(kc.match_counts(a_src, dic, a_tgt), kc.row_counts(a_src), kc.row_counts(a_tgt), theta,
+                             min_types, p["size_ratio"])
+    src_sets = brute.clusters_as_sets(p["src_labels"], p["src_types"], p["k_src"])
+    tgt_sets = brute.clusters_as_sets(p["tgt_labels"], p["tgt_types"], p["k_tgt"])
+    counts = brute.match_counts(src_sets, tgt_sets, brute.translations_of(p["dict_src"], p["dict_tgt"]))
+    want = [(i, j) for i, source in enumerate(src_sets) for j, target in enumerate(tgt_sets)
+            if source and target and counts[i, j] / len(source) > theta and len(source) > min_types
+            and (p["size_ratio"] is None or len(source) / len(target) > p["size_ratio"]) and counts[i, j] > 0]
+    assert list(zip(got[0].tolist(), got[1].tolist(), strict=True)) == want
+
+
 def test_cluster_type_counts_counts_distinct_types_and_tokens():
     labels = np.array([0, 0, 0, 2, 2])
     types = np.array([5, 5, 1, 1, 0])
@@ -142,6 +157,9 @@ def test_cupy_kernels_equal_their_numpy_twins(p, repeats, seed):
     np.testing.assert_array_equal(
         kc.shuffled_best_matches(a_src, dic, a_tgt, perms, *sizes, p["size_ratio"]),
         kc.shuffled_best_matches(g_src, g_dic, g_tgt, perms, *g_sizes, p["size_ratio"]).get())
+    for h, g in zip(kc.aligned_targets(m_host, *sizes, 0.5, 1, p["size_ratio"]),
+                    kc.aligned_targets(m_dev, *g_sizes, 0.5, 1, p["size_ratio"]), strict=True):
+        np.testing.assert_array_equal(h, g.get())
     lines = kc.random_permutations(len(p["dict_src"]), repeats, seed)
     pairs = np.asarray(p["dict_src"]), np.asarray(p["dict_tgt"])
     np.testing.assert_array_equal(

@@ -59,3 +59,29 @@ def overlapping_clusters(labels, langs, languages, theta):
         if all(tokens.count(lang) / len(tokens) > theta for lang in languages):
             out.add(label)
     return out
+
+
+def reference_alignment_printout(src_path, tgt_path, translations, theta, min_types, size_ratio):
+    """The released alignClusters.py's 'Source Cluster S is aligned to Target Clusters: …' lines, written
+    literally: clusters keyed by int(name) in first-appearance order, each source's targets a set of ints
+    filled in target order, printed in the set's iteration order."""
+    def clusters_of(path):
+        out = {}
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    parts = line.strip().split("|||")
+                    out.setdefault(int(parts[-1].strip()), set()).add(parts[0].strip())
+        return out
+
+    source, target = clusters_of(src_path), clusters_of(tgt_path)
+    lines = []
+    for s_name, s_words in source.items():
+        found = set()
+        for t_name, t_words in target.items():
+            matched = sum(any(t in t_words for t in translations.get(w, [])) for w in s_words)
+            if matched / len(s_words) > theta and len(s_words) > min_types and len(s_words) / len(t_words) > size_ratio:
+                found.add(t_name)
+        if found:
+            lines.append(f"Source Cluster {s_name} is aligned to Target Clusters: {', '.join(map(str, found))}")
+    return lines

@@ -67,3 +67,13 @@ def test_calign_names_the_null_model_it_used(files):
     assert "shuffled dictionary (types)" in default.output and "shuffled dictionary (lines)" in lines.output
     bad = runner.invoke(app, args + ["--null", "tokens"])
     assert bad.exit_code == 2 and "null of calign must be one of types | lines; got 'tokens'" in bad.output
+
+
+def test_calign_writes_every_aligned_target_in_the_reference_format(files):
+    out = files / "aligned.txt"
+    done = runner.invoke(app, ["metrics", "calign", "--src-clusters", str(files / "src.txt"), "--tgt-clusters",
+                               str(files / "tgt.txt"), "--dictionary", str(files / "dict.txt"), "--theta", "0.4",
+                               "--top-n", "2", "--repeats", "0", "--alignment-out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert out.read_text() == ("Source Cluster 0 is aligned to Target Clusters: x\n"
+                               "Source Cluster 1 is aligned to Target Clusters: y\n")

@@ -95,3 +95,45 @@ def test_colap_on_a_joint_file_split_by_sentence_equals_the_literal_count(tokens
     want = literal.overlapping_clusters(cluster_of, lang_of, [0, 1], theta)
     assert {names[i] for i in np.flatnonzero(result.overlapping)} == want
     assert result.value == len(want) / len(set(cluster_of))
+
+
+@settings(max_examples=150, deadline=None)
+@given(crafted())
+def test_exported_alignment_lines_equal_the_released_scripts_printout(p):
+    """Every aligned target, multi-target lines and the script's set order included."""
+    from engine.metrics.export import reference_alignment_lines
+    from engine.metrics.io import read_cluster_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src_file, tgt_file, dict_file = Path(tmp, "src.txt"), Path(tmp, "tgt.txt"), Path(tmp, "dict.txt")
+        write_clusters(src_file, p["src"], p["five"])
+        write_clusters(tgt_file, p["tgt"], p["five"])
+        write_dictionary(dict_file, p["entries"])
+        want = literal.reference_alignment_printout(src_file, tgt_file,
+                                                    literal.read_dictionary_first_n(dict_file, p["top_n"]),
+                                                    p["theta"], p["min_types"], p["size_ratio"])
+        src, tgt = type_clusters_from_file(src_file), type_clusters_from_file(tgt_file)
+        orders = [list(dict.fromkeys(read_cluster_file(f).clusters)) for f in (src_file, tgt_file)]
+    dictionary = make_dictionary([(s, t, float(prob)) for s, t, prob in p["entries"]])
+    result = calign(src, tgt, dictionary, theta=p["theta"], top_n=p["top_n"], min_types=p["min_types"],
+                    size_ratio=p["size_ratio"], mode="reference", repeats=0, both_directions=False)
+    assert reference_alignment_lines(result.forward, *orders) == want
+
+
+def test_a_source_cluster_aligned_to_two_targets_lists_both_in_the_scripts_order(tmp_path):
+    """Two target clusters 10 and 3 both hold the source words' translations: the script's set prints 10 first."""
+    from engine.metrics.export import write_reference_alignment
+    from engine.metrics.io import read_cluster_file
+
+    write_clusters(tmp_path / "s.txt", [("a", "12"), ("b", "12"), ("c", "5")], False)
+    write_clusters(tmp_path / "t.txt", [("A", "3"), ("B", "3"), ("A", "10"), ("B", "10"), ("C", "10"), ("Z", "7")],
+                   False)
+    write_dictionary(tmp_path / "d.txt", [("a", "A", "0.9"), ("b", "B", "0.9"), ("c", "Q", "0.9")])
+    src, tgt = type_clusters_from_file(tmp_path / "s.txt"), type_clusters_from_file(tmp_path / "t.txt")
+    result = calign(src, tgt, make_dictionary([("a", "A", 0.9), ("b", "B", 0.9), ("c", "Q", 0.9)]), theta=0.5,
+                    top_n=1, repeats=0)
+    assert [tgt.names[t] for t in result.forward.target_lists()[src.names.index("12")]] == ["3", "10"]
+    assert result.forward.to_dict(per_cluster=True)["clusters"][src.names.index("12")]["targets"] == ["3", "10"]
+    orders = [list(dict.fromkeys(read_cluster_file(tmp_path / f).clusters)) for f in ("s.txt", "t.txt")]
+    path = write_reference_alignment(tmp_path / "aligned.txt", result.forward, *orders)
+    assert path.read_text() == "Source Cluster 12 is aligned to Target Clusters: 10, 3\n"
