@@ -11,7 +11,8 @@
 ``curves``   value over θ: model, side, layer, pair, src, tgt, metric, direction, k, theta, value
 ``concepts`` one row per cluster of a language space (for the concept browser):
     model, side, layer, lang, k, cluster, n_tokens, n_types, top_words (list of [word, count]),
-    aligned_to (target-language cluster or -1), match_share, aligned (bool), other (target language)
+    aligned_to (target-language cluster or -1), match_share, aligned (bool), aligned_targets (every aligned
+    target cluster, a list), other (target language)
     + examples (added for the browser): list of {lang, sentence, ref, position, text}, a few occurrences of
     the cluster's top words; text is a window of the sentence (words joined by " "), position the word's
     index in that window. A language space's cluster has one row per other language it was aligned to
@@ -34,7 +35,7 @@ RESULT_COLUMNS = [
 CURVE_COLUMNS = ["model", "side", "layer", "pair", "src", "tgt", "metric", "direction", "k", "theta", "value"]
 CONCEPT_COLUMNS = [
     "model", "side", "layer", "lang", "k", "cluster", "n_tokens", "n_types", "top_words", "aligned_to",
-    "match_share", "aligned", "other",
+    "match_share", "aligned", "aligned_targets", "other",
     "examples",  # added by the report: example sentences of the concept browser (see the docstring)
 ]
 # the values of the metric, direction and baseline_kind columns: those of the registered metrics

@@ -23,7 +23,7 @@ from engine.metrics.calign import CalignDirection
 
 log = logging.getLogger(__name__)
 
-__all__ = ["reference_alignment_lines", "write_reference_alignment"]
+__all__ = ["alignment_lines", "reference_alignment_lines", "write_reference_alignment"]
 
 
 def _key(name: str) -> int | str:
@@ -57,15 +57,23 @@ def reference_alignment_lines(direction: CalignDirection, source_order: Sequence
                                         type(direction).__name__))
     targets = direction.target_lists()
     target_rank = {t: r for r, t in enumerate(_order(direction.target_names, target_order, "target_order"))}
+    names = direction.target_names
+    return alignment_lines([(direction.source_names[s],
+                             [names[t] for t in sorted(targets[s], key=target_rank.__getitem__)])
+                            for s in _order(direction.source_names, source_order, "source_order")])
+
+
+def alignment_lines(sources: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """The script's lines from (source cluster name, its aligned target names in target-file order) pairs, in
+    source order; a source with no target gets no line."""
     lines = []
-    for s in _order(direction.source_names, source_order, "source_order"):
-        if not targets[s]:
+    for source, aligned in sources:
+        if not aligned:
             continue
         printed: set[int | str] = set()
-        for t in sorted(targets[s], key=target_rank.__getitem__):
-            printed.add(_key(direction.target_names[t]))
-        lines.append(f"Source Cluster {_key(direction.source_names[s])} is aligned to Target Clusters: "
-                     f"{', '.join(map(str, printed))}")
+        for target in aligned:
+            printed.add(_key(target))
+        lines.append(f"Source Cluster {_key(source)} is aligned to Target Clusters: {', '.join(map(str, printed))}")
     return lines
 
 

@@ -118,7 +118,15 @@ def of_table_metric(value: str) -> Metric:
 
 
 def enabled_metrics(config: Any) -> list[Metric]:
-    """The metrics a config measures, in registry order."""
+    """The metrics a config measures, in registry order (a ``cluster.metric_ks`` key naming no metric is
+    refused here, the registry being the one place that knows the metrics)."""
+    from engine.errors import ConfigError, param_message
+
+    names = [metric.name for metric in METRICS]
+    for name in config.cluster.metric_ks:
+        if name not in names:
+            raise ConfigError(param_message("cluster.metric_ks", "the run", "keyed by the metrics ("
+                                            + " | ".join(names) + ")", name))
     return [metric for metric in METRICS if metric.enabled(config)]
 
 

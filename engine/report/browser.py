@@ -7,7 +7,7 @@
                  "joint": false,
                  "clusters": {"5": {"n_tokens", "n_types", "words": [[word, count, lang]],
                                     "examples": [[ref, position, text, lang]]}},
-                 "align": {"de": {"5": [aligned_to, match_share, aligned]}}}]}
+                 "align": {"de": {"5": [aligned_to, match_share, aligned, [every aligned target]]}}}]}
 
 Spaces are ordered by model, side, K, layer, then languages in first-seen order (a pair's source first).
 A language space's ``align`` maps each other language to the CALIGN match of every cluster; the matched
@@ -63,7 +63,7 @@ def browser_data(concepts: pd.DataFrame) -> dict[str, Any]:
             }
         if row.other:
             space["align"].setdefault(row.other, {})[key] = [int(row.aligned_to), _round(row.match_share),
-                                                             bool(row.aligned)]
+                                                             bool(row.aligned), [int(t) for t in row.aligned_targets]]
     ordered = sorted(spaces.values(), key=lambda s: (s["model"], s["side"], s["k"], s["layer"], s["joint"],
                                                      [languages.index(x) for x in s["langs"]]))
     colors = {lang: LANGUAGE_COLORS[i % len(LANGUAGE_COLORS)] for i, lang in enumerate(languages)}

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.metrics.registry import by_name
+from engine.report.figures import DIRECTION_STYLE, Plot, arrow, figure, save, slug
 
 __all__ = ["DEGENERATE_NOTE", "excess_rows", "plot_degenerate", "plot_excess"]
 
@@ -34,23 +35,21 @@ def excess_rows(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def _excess_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int):
-    from engine.report.plots import DIRECTION_STYLE, _arrow, _figure
-
     src, tgt = frame["src"].iloc[0], frame["tgt"].iloc[0]
     color = by_name("calign").color
-    fig = _figure(6.4, 4.2)
+    fig = figure(6.4, 4.2)
     ax = fig.add_subplot()
     ax.axhline(0.0, color="black", linewidth=0.8)
     for direction in [d for d in ("mean", "forward", "backward") if d in set(frame["direction"])]:
         line = frame[frame["direction"] == direction].sort_values("layer")
         style, width, marker = DIRECTION_STYLE[direction]
-        label = f"{_arrow(direction, src, tgt)}"
+        label = f"{arrow(direction, src, tgt)}"
         ax.plot(line["layer"], line["excess"], linestyle=style, linewidth=width, marker=marker, markersize=4,
                 color=color, label=label)
         if direction == "mean" or "mean" not in set(frame["direction"]):
             sd = line["baseline_sd"].fillna(0.0)
             ax.fill_between(line["layer"], line["excess"] - sd, line["excess"] + sd, color=color, alpha=0.18,
-                            linewidth=0, label=f"± sd of the floor ({_arrow(direction, src, tgt)})")
+                            linewidth=0, label=f"± sd of the floor ({arrow(direction, src, tgt)})")
     kind = by_name("calign").baseline_label(frame["baseline_kind"].dropna().iloc[0])
     layers = sorted(frame["layer"].unique())
     ax.set_xticks(layers if len(layers) <= 25 else layers[:: math.ceil(len(layers) / 25)])
@@ -63,30 +62,26 @@ def _excess_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int
     return fig
 
 
-def plot_excess(results: pd.DataFrame, out_dir: str | Path) -> list:
+def plot_excess(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
     """Chance-corrected CALIGN vs layer, one PNG per model × side × pair × K (none without a floor)."""
-    from engine.report.plots import Plot, _save, slug
-
     plots = []
     for (model, side, pair, k), frame in excess_rows(results).groupby(["model", "side", "pair", "k"], sort=True):
         path = Path(out_dir) / f"excess_{slug(model, side, pair, f'k{k}')}.png"
-        _save(_excess_figure(frame, model, side, pair, int(k)), path)
+        save(_excess_figure(frame, model, side, pair, int(k)), path)
         plots.append(Plot(path, "excess", f"{model} ({side}) · {pair} · K={k}", model, side, pair))
     return plots
 
 
-def plot_degenerate(results: pd.DataFrame, out_dir: str | Path) -> list:
+def plot_degenerate(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
     """Degenerate concepts vs layer (single-type CALIGN per direction, single-language COLAP), one PNG per
     model × side × pair × K."""
-    from engine.report.plots import DIRECTION_STYLE, Plot, _arrow, _figure, _save, slug
-
     plots = []
     wanted = ((results["metric"] == "calign") & results["direction"].isin(["forward", "backward"])) | (
         results["metric"] == "colap")
     data = results[wanted].dropna(subset=["n_degenerate"])
     for (model, side, pair, k), frame in data.groupby(["model", "side", "pair", "k"], sort=True):
         src, tgt = frame["src"].iloc[0], frame["tgt"].iloc[0]
-        fig = _figure(6.4, 3.8)
+        fig = figure(6.4, 3.8)
         ax = fig.add_subplot()
         for (metric, direction), line in frame.groupby(["metric", "direction"], sort=True):
             line = line.sort_values("layer").drop_duplicates("layer")
@@ -94,7 +89,7 @@ def plot_degenerate(results: pd.DataFrame, out_dir: str | Path) -> list:
             what = "single-type" if metric == "calign" else "single-language"
             ax.plot(line["layer"], line["n_degenerate"], linestyle=style, linewidth=width, marker=marker,
                     markersize=4, color=by_name(metric).color,
-                    label=f"{by_name(metric).label} {_arrow(direction, src, tgt)}: {what} concepts")
+                    label=f"{by_name(metric).label} {arrow(direction, src, tgt)}: {what} concepts")
         ax.set_xlabel("layer")
         ax.set_ylabel(f"concepts (of K={k})")
         ax.set_ylim(bottom=0)
@@ -102,6 +97,6 @@ def plot_degenerate(results: pd.DataFrame, out_dir: str | Path) -> list:
         ax.grid(alpha=0.3)
         fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=1, fontsize=8, frameon=False)
         path = Path(out_dir) / f"degenerate_{slug(model, side, pair, f'k{k}')}.png"
-        _save(fig, path)
+        save(fig, path)
         plots.append(Plot(path, "degenerate", f"{model} ({side}) · {pair} · K={k}", model, side, pair))
     return plots

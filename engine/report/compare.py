@@ -119,7 +119,7 @@ def _headline(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 def _plot(diff: pd.DataFrame, out_dir: Path) -> list[Path]:
     from matplotlib.figure import Figure
 
-    from engine.report.plots import DPI, slug
+    from engine.report.figures import DPI, slug
 
     paths = []
     for (model_a, model_b, side, k), frame in diff.groupby(["model_a", "model_b", "side", "k_a"], sort=True):

@@ -184,6 +184,7 @@ def _rows(reader: _Reader, sp: _Space, side: str, layer: int, n_words: int, n_ex
                 raise ConfigError(param_message("calign", OWNER, f"a result computed on clustering {sp.name} "
                                                 f"k{sp.k} (its types per cluster)", f"{d.sizes.shape[0]} clusters "
                                                 f"with other sizes"))
+        targets = d.target_lists() if d is not None else []
         for c in range(sp.k):
             if n_tokens[c] == 0:
                 continue
@@ -191,7 +192,8 @@ def _rows(reader: _Reader, sp: _Space, side: str, layer: int, n_words: int, n_ex
                          "cluster": c, "n_tokens": int(n_tokens[c]), "n_types": int(n_types[c]),
                          "top_words": top[c], "aligned_to": int(d.best_target[c]) if d is not None else -1,
                          "match_share": float(d.match_share[c]) if d is not None else np.nan,
-                         "aligned": bool(d.aligned[c]) if d is not None else False, "other": other,
+                         "aligned": bool(d.aligned[c]) if d is not None else False,
+                         "aligned_targets": targets[c] if d is not None else [], "other": other,
                          "examples": examples[c]})
     return rows
 

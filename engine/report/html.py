@@ -23,7 +23,8 @@ from engine.files import write_text_atomic
 from engine.metrics.registry import METRICS, of_table_metric
 from engine.report.browser import browser_data, embed_json
 from engine.report.chance import DEGENERATE_NOTE, excess_rows
-from engine.report.plots import Plot, make_plots
+from engine.report.figures import Plot
+from engine.report.plots import make_plots
 from engine.report.tables import RunTables, read_run_tables
 
 log = logging.getLogger(__name__)

@@ -13,59 +13,17 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from engine.files import atomic_path
 from engine.metrics.registry import METRICS, by_name
+from engine.report.figures import DIRECTION_STYLE, Plot, arrow, figure, save, slug
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Plot", "make_plots", "plot_curves", "plot_heatmaps", "plot_layers", "slug"]
-
-DPI = 100
-DIRECTION_STYLE = {"forward": ("--", 1.2, "o"), "backward": (":", 1.2, "s"), "mean": ("-", 2.2, "o"),
-                   "joint": ("-", 2.2, "D")}
-
-
-@dataclass(frozen=True)
-class Plot:
-    """A written PNG and what it shows (``kind``: excess | layers | degenerate | heatmap | curves)."""
-
-    path: Path
-    kind: str
-    title: str
-    model: str
-    side: str
-    pair: str = ""
-
-
-def slug(*parts: object) -> str:
-    """A file-name-safe join of ``parts`` ("intfloat/me5-small" -> "intfloat_me5-small")."""
-    return "_".join(re.sub(r"[^A-Za-z0-9.=-]+", "-", str(p)).strip("-") for p in parts)
-
-
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-
-
-def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None},  # no URL inside the PNG
-                    bbox_inches="tight", pad_inches=0.1)  # a long legend widens the image rather than being cut
-    return path
-
-
-def _arrow(direction: str, src: str, tgt: str) -> str:
-    return {"forward": f"{src}→{tgt}", "backward": f"{tgt}→{src}", "mean": "mean of both directions",
-            "joint": f"joint {src}+{tgt}"}[direction]
-
 
 def _band(ax, frame: pd.DataFrame, color: str, label: str) -> None:
     base = frame.dropna(subset=["baseline_mean"])
@@ -79,7 +37,7 @@ def _band(ax, frame: pd.DataFrame, color: str, label: str) -> None:
 
 def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int):
     src, tgt = frame["src"].iloc[0], frame["tgt"].iloc[0]
-    fig = _figure(6.4, 5.0)
+    fig = figure(6.4, 5.0)
     ax = fig.add_subplot()
     for m in METRICS:
         metric, color, name, kind = m.name, m.color, m.label, m.baseline_role
@@ -94,11 +52,11 @@ def _layer_figure(frame: pd.DataFrame, model: str, side: str, pair: str, k: int)
                 line = at[at["direction"] == direction].sort_values("layer")
                 style, width, marker = DIRECTION_STYLE[direction]
                 ax.plot(line["layer"], line["value"], linestyle=style, linewidth=width, marker=marker, markersize=4,
-                        color=color, label=f"{name} {_arrow(direction, src, tgt)}{suffix}")
+                        color=color, label=f"{name} {arrow(direction, src, tgt)}{suffix}")
             for direction in directions:  # one band: of the mean (else forward, backward) / joint line
                 line = at[at["direction"] == direction].sort_values("layer")
                 if not banded and line["baseline_mean"].notna().any():
-                    which = "" if direction in ("mean", "joint") else f" ({_arrow(direction, src, tgt)})"
+                    which = "" if direction in ("mean", "joint") else f" ({arrow(direction, src, tgt)})"
                     null = m.baseline_label(line["baseline_kind"].dropna().iloc[0])
                     _band(ax, line, color, f"{name} baseline{which}: {null}, a {kind} (mean ± sd)")
                     banded = True
@@ -119,7 +77,7 @@ def plot_layers(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
     data = results[results["metric"].isin([m.name for m in METRICS])]
     for (model, side, pair, k), frame in data.groupby(["model", "side", "pair", "k"], sort=True):
         path = Path(out_dir) / f"layers_{slug(model, side, pair, f'k{k}')}.png"
-        _save(_layer_figure(frame, model, side, pair, int(k)), path)
+        save(_layer_figure(frame, model, side, pair, int(k)), path)
         plots.append(Plot(path, "layers", f"{model} ({side}) · {pair} · K={k}", model, side, pair))
     return plots
 
@@ -158,7 +116,7 @@ def plot_heatmaps(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
         if not parts:
             continue
         n_pairs = frame["pair"].nunique()
-        fig = _figure(4.8 * len(parts) + 0.6, 1.6 + 0.35 * n_pairs)
+        fig = figure(4.8 * len(parts) + 0.6, 1.6 + 0.35 * n_pairs)
         for i, (metric, part) in enumerate(parts):
             direction = part["direction"].iloc[0]
             theta = part["theta"].iloc[0]
@@ -167,7 +125,7 @@ def plot_heatmaps(results: pd.DataFrame, out_dir: str | Path) -> list[Plot]:
             _heat(fig.add_subplot(1, len(parts), i + 1), part, f"{label} ({what}, θ={theta:g})", fig)
         fig.suptitle(f"{model} ({side}) · K={k}", fontsize=11)
         path = Path(out_dir) / f"heatmap_{slug(model, side, f'k{k}')}.png"
-        _save(fig, path)
+        save(fig, path)
         plots.append(Plot(path, "heatmap", f"{model} ({side}) · K={k}", model, side))
     return plots
 
@@ -189,7 +147,7 @@ def plot_curves(curves: pd.DataFrame, out_dir: str | Path, results: pd.DataFrame
         layers = sorted(frame["layer"].unique())
         norm = Normalize(vmin=min(layers), vmax=max(max(layers), min(layers) + 1))
         cmap = colormaps["viridis"]
-        fig = _figure(3.3 * len(panels) + 1.0, 3.4)
+        fig = figure(3.3 * len(panels) + 1.0, 3.4)
         axes = [fig.add_subplot(1, len(panels), i + 1) for i in range(len(panels))]
         for ax, (metric, direction) in zip(axes, panels, strict=True):
             part = frame[(frame["metric"] == metric) & (frame["direction"] == direction)]
@@ -201,7 +159,7 @@ def plot_curves(curves: pd.DataFrame, out_dir: str | Path, results: pd.DataFrame
                                & (results["metric"] == metric) & (results["k"] == k)]["theta"].dropna().unique()
                 for theta in used:
                     ax.axvline(theta, color="grey", linewidth=0.8, linestyle="--")
-            ax.set_title(f"{by_name(metric).label} {_arrow(direction, src, tgt)}", fontsize=9)
+            ax.set_title(f"{by_name(metric).label} {arrow(direction, src, tgt)}", fontsize=9)
             ax.set_xlabel("θ")
             ax.set_ylim(-0.02, 1.02)
             ax.grid(alpha=0.3)
@@ -211,7 +169,7 @@ def plot_curves(curves: pd.DataFrame, out_dir: str | Path, results: pd.DataFrame
         bar.update_ticks()
         fig.suptitle(f"{model} ({side}) · {pair} · K={k}: value vs θ", fontsize=10)
         path = Path(out_dir) / f"curves_{slug(model, side, pair, f'k{k}')}.png"
-        _save(fig, path)
+        save(fig, path)
         plots.append(Plot(path, "curves", f"{model} ({side}) · {pair} · K={k}", model, side, pair))
     return plots
 

@@ -193,6 +193,16 @@ def _examples(value: Any, row: int) -> list[dict]:
     return out
 
 
+def _targets(value: Any, row: int) -> list[int]:
+    out = []
+    for entry in _as_list(value):
+        if isinstance(entry, bool) or not isinstance(entry, int | np.integer) or entry < 0:
+            raise _fail("concepts", "aligned_targets", "lists of cluster indices (integers >= 0)",
+                        f"{entry!r} in row {row}")
+        out.append(int(entry))
+    return out
+
+
 def _as_list(value: Any) -> list:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
@@ -200,12 +210,14 @@ def _as_list(value: Any) -> list:
 
 
 def validate_concepts(df: pd.DataFrame) -> pd.DataFrame:
-    """A checked, typed copy of a ``concepts`` table (``examples`` may be absent: filled with empty lists)."""
-    df = _check_columns(df, "concepts", CONCEPT_COLUMNS, optional={"examples": list})
+    """A checked, typed copy of a ``concepts`` table (``examples`` and ``aligned_targets`` may be absent: filled
+    with empty lists)."""
+    df = _check_columns(df, "concepts", CONCEPT_COLUMNS, optional={"examples": list, "aligned_targets": list})
     df = _coerce(df, "concepts", CONCEPT_TYPES)
     df["aligned"] = df["aligned"].fillna(False).astype(bool)
     df["top_words"] = [_top_words(v, i) for i, v in enumerate(df["top_words"])]
     df["examples"] = [_examples(v, i) for i, v in enumerate(df["examples"])]
+    df["aligned_targets"] = [_targets(v, i) for i, v in enumerate(df["aligned_targets"])]
     _check_unique(df, "concepts", CONCEPT_KEY)
     return df
 
@@ -223,8 +235,9 @@ def _concepts_arrow(df: pd.DataFrame):
     out = df.copy()
     out["top_words"] = [[{"word": w[0], "count": w[1], "lang": w[2] if len(w) > 2 else None} for w in words]
                         for words in df["top_words"]]
-    table = pa.Table.from_pandas(out.drop(columns=["top_words", "examples"]), preserve_index=False)
+    table = pa.Table.from_pandas(out.drop(columns=["top_words", "examples", "aligned_targets"]), preserve_index=False)
     table = table.append_column("top_words", pa.array(out["top_words"].tolist(), type=pa.list_(word)))
+    table = table.append_column("aligned_targets", pa.array(df["aligned_targets"].tolist(), type=pa.list_(pa.int64())))
     return table.append_column("examples", pa.array(df["examples"].tolist(), type=pa.list_(example)))
 
 
@@ -266,6 +279,9 @@ def write_run_tables(run_dir: str | Path, results: pd.DataFrame, curves: pd.Data
         curves.to_parquet(tmp, index=False)
     with atomic_path(files[CONCEPTS_PARQUET]) as tmp:
         pq.write_table(_concepts_arrow(concepts), tmp)
+    from engine.report.alignments import ALIGNMENTS_DIR, write_run_alignments
+
+    write_run_alignments(concepts, run_dir / ALIGNMENTS_DIR)
     payload = {
         "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
         "written": datetime.now(UTC).isoformat(timespec="seconds"), "versions": _versions(),

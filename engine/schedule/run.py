@@ -147,10 +147,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, overwrite: bool) -> RunSummary:
+    from engine.metrics.registry import enabled_metrics
     from engine.schedule.executor import cached_results, run_dask, run_sync
     from engine.schedule.graph import build_graph
     from engine.schedule.placement import choose_scheduler
 
+    enabled_metrics(config)  # refuses a cluster.metric_ks naming no metric before anything is written
     for folder in (config.store.path, run_dir):  # what an earlier, killed run left half-written
         remove_write_debris(folder)
     corpus_hash, plans = _prepare(config, overwrite)

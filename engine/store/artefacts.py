@@ -77,7 +77,8 @@ SELECTION = Artefact("selection", "run `babelscope select`", {"rows": "int64", "
 CLUSTERING = Artefact("clustering", "cluster again (`babelscope run`)", {"labels": "int32", "centroids": "float32"},
                       chunk_rows=1 << 20, failpoint="cluster.write")
 ALIGNMENT = Artefact("concept alignment", "measure again (`babelscope run`)",
-                     {"sizes": "int32", "best_target": "int32", "match_share": "float64", "aligned": "uint8"})
+                     {"sizes": "int32", "best_target": "int32", "match_share": "float64", "aligned": "uint8",
+                      "target_ptr": "int64", "targets": "int32"})
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def test_concept_rows_read_the_run_spaces_and_the_stored_alignment(crafted):
     rows = concept_rows(root, model=MODEL, sides=(SIDE, SIDE), layer=1, src="en", tgt="de", k=K)
     assert {(r["lang"], r["other"]) for r in rows} == {("en", "de"), ("de", "en")}
     expected = build_concepts(root, model=MODEL, side=SIDE, layer=1, k=K, calign={("en", "de"): results[1]})
-    for column in ("lang", "cluster", "top_words", "aligned_to", "aligned", "n_tokens", "examples"):
+    for column in ("lang", "cluster", "top_words", "aligned_to", "aligned", "aligned_targets", "n_tokens", "examples"):
         assert [r[column] for r in rows] == expected[column].tolist(), column
     np.testing.assert_allclose([r["match_share"] for r in rows], expected["match_share"])
     with pytest.raises(StoreError, match="store has no concept alignment 'alignments/tiny/encoder/layer_2/"):

@@ -52,7 +52,7 @@ def test_report_embeds_plots_table_and_concepts(report):
     data = embedded(html)
     assert len(data["spaces"]) == 6 and set(data["languages"]) == {"en", "de"}
     space = next(s for s in data["spaces"] if s["id"] == f"{MODEL}|{SIDE}|1|{K}|en")
-    assert space["clusters"]["0"]["words"] == [["God", 10, "en"]] and space["align"]["de"]["0"] == [0, 1.0, True]
+    assert space["clusters"]["0"]["words"] == [["God", 10, "en"]] and space["align"]["de"]["0"] == [0, 1.0, True, [0]]
     images = re.findall(r'<img src="([^"]*)"', html)
     assert len(images) == len(list((path.parent / "plots").glob("*.png"))) == 16  # 4 excess, layers, degenerate;
     # 2 heatmaps, 2 curves
@@ -161,3 +161,18 @@ def test_report_without_concepts_loads_in_chromium(tmp_path):
     done = chromium(tmp_path, path.as_uri(), "--dump-dom")
     assert '<div id="status" data-status="ok"' in done.stdout and "ok: no concepts" in done.stdout
     assert console_lines(done.stderr) == []
+
+
+def test_the_run_folder_holds_every_aligned_target_in_the_reference_format(report):
+    path, _ = report
+    tables = read_run_tables(path.parent)
+    files = sorted((path.parent / "alignments").glob("*.txt"))
+    assert [f.name for f in files] == [f"{MODEL}_{SIDE}_layer{layer}_k{K}_{a}-{b}.txt" for layer in (0, 1)
+                                       for a, b in (("de", "en"), ("en", "de"))]
+    concepts = tables.concepts
+    for layer in (0, 1):
+        rows = concepts[(concepts["layer"] == layer) & (concepts["lang"] == "en") & (concepts["other"] == "de")]
+        want = [f"Source Cluster {c} is aligned to Target Clusters: {', '.join(map(str, set(t)))}"
+                for c, t in sorted(zip(rows["cluster"], rows["aligned_targets"], strict=True)) if t]
+        got = (path.parent / "alignments" / f"{MODEL}_{SIDE}_layer{layer}_k{K}_en-de.txt").read_text().splitlines()
+        assert got == want and (layer == 0 or got), layer  # layer 1 clusters by concept: aligned

@@ -91,7 +91,8 @@ def test_a_k_per_metric_clusters_each_metrics_spaces_at_its_own_ks():
 def test_metric_ks_name_registered_metrics_only():
     from engine.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"cluster.metric_ks: Value error, names a metric 'colapse'; the metrics "
-                                          r"are calign \| colap"):
-        validate_config({"models": [{"name": "m"}], "corpus": {"source": "bible", "languages": ["en", "de"]},
-                         "cluster": {"metric_ks": {"colapse": [10]}}})
+    config = validate_config({"models": [{"name": "m"}], "corpus": {"source": "bible", "languages": ["en", "de"]},
+                              "cluster": {"metric_ks": {"colapse": [10]}}})
+    with pytest.raises(ConfigError, match=r"cluster.metric_ks of the run must be keyed by the metrics \(calign \| "
+                                          r"colap\); got 'colapse'"):
+        graph_module.build_graph(config, "hash", {("m", "encoder", lang): GroupPlan(1, [0]) for lang in ("en", "de")})

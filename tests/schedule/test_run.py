@@ -61,7 +61,7 @@ def test_local_cluster_equals_sync(tiny_models, links_file, tmp_path, monkeypatc
     assert {k: v for k, v in local.computed.items() if k != "extract"} == {
         "extract_done": 2, "align": 1, "select": 1, "cluster": 9, "metrics": 3}
     a, b = results_of(sync.run_dir), results_of(local.run_dir)
-    assert len(a) == 3 * (5 + 1)  # 3 layers x (calign+eligible per direction, mean, colap)
+    assert len(a) == 3 * 7  # 3 layers x (calign and eligible for each direction and their mean, colap)
     pd.testing.assert_frame_equal(a, b)
     assert set(a["metric"]) == {"calign", "calign_eligible", "colap"}
     assert a["value"].between(0, 1).all()

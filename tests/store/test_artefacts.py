@@ -74,7 +74,8 @@ def _clustering(root) -> dict[str, np.ndarray]:
 def _alignment(root) -> dict[str, np.ndarray]:
     a = read_alignment(root, model="m", side="encoder", layer=2, selection="calign-en-de", k=4)
     return {"sizes": a.forward.sizes, "best_target": a.forward.best_target, "match_share": a.forward.match_share,
-            "aligned": a.forward.aligned, "back_sizes": a.backward.sizes}
+            "aligned": a.forward.aligned, "back_sizes": a.backward.sizes,
+            "targets": np.array([len(t) for t in a.forward.target_lists()] + sum(a.forward.target_lists(), []))}
 
 
 def _cases() -> dict[str, Case]:
@@ -112,7 +113,10 @@ def _cases() -> dict[str, Case]:
                                                        k=4, attrs={"src": "en"}), _alignment,
                           {"sizes": result.forward.sizes, "best_target": result.forward.best_target,
                            "match_share": result.forward.match_share, "aligned": result.forward.aligned,
-                           "back_sizes": result.backward.sizes}, {"src": "en", "direction": "forward"}),
+                           "back_sizes": result.backward.sizes,
+                           "targets": np.array([len(t) for t in result.forward.target_lists()]
+                                               + sum(result.forward.target_lists(), []))},
+                          {"src": "en", "direction": "forward"}),
     }
 
 
@@ -230,3 +234,8 @@ def test_words_are_trusted_with_their_activations(tiny_models, tmp_path):
         with pytest.raises(StoreError, match=f"activations '{name}' are incomplete"):
             read()
     assert read_words(root, "tiny", "encoder", "en", resuming=True)["type_id"].shape == words["type_id"].shape
+
+
+def test_the_alignment_fixture_has_a_source_aligned_to_several_targets():
+    """So the stored relation's round trip above covers multi-target sources."""
+    assert max(len(t) for t in _calign().forward.target_lists()) > 1

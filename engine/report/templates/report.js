@@ -157,6 +157,16 @@
       right = conceptBlock(target, match[0], false, other + " · concept " + match[0], el("span", "meta", share));
       right.className = match[2] ? "side other aligned" : "side other";
     }
+    var targets = match && match[3] ? match[3] : [];
+    if (targets.length > 1 || (targets.length === 1 && targets[0] !== match[0])) {  /* every aligned target */
+      var all = el("div", "targets", "aligned to " + targets.length + " concepts of " + other + ": ");
+      targets.forEach(function (t, i) {
+        var words = target && target.clusters[String(t)] ?
+          target.clusters[String(t)].words.slice(0, 3).map(function (w) { return w[0]; }).join(", ") : "";
+        all.appendChild(el("span", "target", (i ? " · " : "") + t + (words ? " (" + words + ")" : "")));
+      });
+      right.appendChild(all);
+    }
     node.appendChild(right);
     return node;
   }
