@@ -176,3 +176,24 @@ def test_the_run_folder_holds_every_aligned_target_in_the_reference_format(repor
                 for c, t in sorted(zip(rows["cluster"], rows["aligned_targets"], strict=True)) if t]
         got = (path.parent / "alignments" / f"{MODEL}_{SIDE}_layer{layer}_k{K}_en-de.txt").read_text().splitlines()
         assert got == want and (layer == 0 or got), layer  # layer 1 clusters by concept: aligned
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_the_browser_lists_every_aligned_target(tmp_path):
+    """An en concept aligned to two de concepts: its card names both, each with its top words."""
+    def concept(lang, cluster, words, other="", aligned_to=-1, targets=()):
+        return {"model": MODEL, "side": SIDE, "layer": 0, "lang": lang, "k": 2, "cluster": cluster, "n_tokens": 4,
+                "n_types": len(words), "top_words": [[w, 2] for w in words], "aligned_to": aligned_to,
+                "match_share": 1.0 if targets else 0.0, "aligned": bool(targets), "aligned_targets": list(targets),
+                "other": other, "examples": []}
+
+    concepts = pd.DataFrame([concept("en", 0, ["the"], "de", 1, (0, 1)), concept("en", 1, ["God"], "de", -1),
+                             concept("de", 0, ["die", "das"], "en", -1), concept("de", 1, ["der"], "en", -1)])
+    write_run_tables(tmp_path, results_frame(layers=[0, 1]), curves_frame(), concepts)
+    path = render_report(tmp_path)
+    done = chromium(tmp_path, f"{path.as_uri()}#model={MODEL}|{SIDE}&k=2&layer=0&lang=en&other=de", "--dump-dom")
+    assert done.returncode == 0 and console_lines(done.stderr) == [], done.stderr[-2000:]
+    assert 'class="targets">aligned to 2 concepts of de: <span class="target">0 (die, das)</span>' \
+           '<span class="target"> · 1 (der)</span></div>' in done.stdout
+    assert (tmp_path / "alignments" / f"{MODEL}_{SIDE}_layer0_k2_en-de.txt").read_text() == \
+        "Source Cluster 0 is aligned to Target Clusters: 0, 1\n"
