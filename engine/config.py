@@ -136,12 +136,24 @@ class EflomalSpec(_Section):
     rel_iterations: float = Field(1.0, gt=0.0)
 
 
+class DictionaryFile(_Section):
+    """A pair's dictionary read from a file instead of built from its links (``align.dictionary.files``);
+    entries of words outside the corpus are dropped, keeping the others' ranks."""
+
+    path: Path  # for freedict: a FreeDict name (eng-deu) or the path of its .index file
+    format: Literal["reference", "tsv", "freedict"] = "reference"  # src -> tgt: Probability = p, Count = c
+    mode: Literal["reference", "sorted"] = "reference"  # each word's entries ranked in file order, or by p
+    lowercase: bool = False  # freedict: lowercase headwords and translations (FreeDict is mostly lowercase)
+
+
 class DictionarySpec(_Section):
-    """Dictionaries built from the links: p(t|s) = count / Σ count; top-N by p, ties by count, then word."""
+    """Dictionaries built from the links: p(t|s) = count / Σ count; top-N by p, ties by count, then word; or
+    read from a file per pair (``files``)."""
 
     top_n: int | None = Field(None, ge=1)  # translations kept per source word; None = all
     min_count: int = Field(1, ge=1)
     min_prob: float = Field(0.0, ge=0.0, le=1.0)
+    files: dict[str, DictionaryFile] = Field(default_factory=dict)  # "src-tgt" -> a dictionary file to import
 
 
 class AlignSpec(_Section):

@@ -127,3 +127,10 @@ def remove_write_debris(folder: str | Path) -> int:
     if removed:
         log.info("%s: removed %d temporary file(s) left by an interrupted write", folder, removed)
     return removed
+
+
+def file_digest(path: str | Path) -> str:
+    """The first 16 hex digits of a file's SHA-256 (what a cache key holds of an imported file's content)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

@@ -8,7 +8,6 @@ them); the dictionary is always rebuilt (cheap).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -22,11 +21,13 @@ from engine.align.links import Links, read_pharaoh, write_pharaoh
 from engine.align.store import CorpusTokens, corpus_tokens, read_links, write_links
 from engine.align.symmetrize import SYMMETRIZATIONS, symmetrize
 from engine.config import AlignSpec, Config, DictionarySpec, content_hash
+from engine.dictionary import Dictionary, read_freedict, read_reference, read_tsv
 from engine.dictionary.build import dictionary_from_links
 from engine.dictionary.io import write_reference
 from engine.dictionary.store import write_store_dictionary
 from engine.errors import ConfigError, InputDataError, param_message
-from engine.store import layout
+from engine.files import file_digest
+from engine.store import layout, read_strings
 
 __all__ = ["AlignSummary", "align_configured", "align_pair", "resolve_pairs", "run_align"]
 
@@ -73,7 +74,7 @@ def resolve_pairs(pairs: list[tuple[str, str]] | None, languages: list[str], own
 def _file_digest(path: Path) -> str:
     if not path.is_file():
         raise InputDataError(f"links file {str(path)!r} does not exist")
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return file_digest(path)
 
 
 def _aligner_version() -> str:
@@ -121,8 +122,12 @@ def align_pair(root: Any, src: str, tgt: str, *, method: str = "grow-diag-final-
                                             "deterministic": links_file is not None,
                                             "engine_version": __version__})
     spec = dictionary or DictionarySpec()
-    built = dictionary_from_links(links, src_tokens, tgt_tokens, top_n=spec.top_n, min_count=spec.min_count,
-                                  min_prob=spec.min_prob)
+    imported = spec.files.get(layout.pair_name(src, tgt))
+    if imported is None:
+        built = dictionary_from_links(links, src_tokens, tgt_tokens, top_n=spec.top_n, min_count=spec.min_count,
+                                      min_prob=spec.min_prob)
+    else:
+        built = _imported_dictionary(root, src, tgt, imported)
     write_store_dictionary(root, src, tgt, built, {"align_hash": key, "engine_version": __version__})
     if export_dir is not None:
         export_dir = Path(export_dir)
@@ -156,6 +161,35 @@ def _compute_links(src_tokens: CorpusTokens, tgt_tokens: CorpusTokens, method: s
     return links, {"n_forward": len(forward), "n_reverse": len(reverse)}
 
 
+def _imported_dictionary(root: Any, src: str, tgt: str, spec: Any) -> Any:
+    """The dictionary file of ``align.dictionary.files`` for the pair, cut to the store's vocabularies (each kept
+    entry keeps its rank, so a reference-mode top-N still counts the dropped entries' slots)."""
+    if spec.format == "freedict":
+        read = read_freedict(str(spec.path), lowercase=spec.lowercase)
+    elif spec.format == "tsv":
+        read = read_tsv(spec.path, mode=spec.mode)
+    else:
+        read = read_reference(spec.path, mode=spec.mode)
+    src_vocab = set(read_strings(root, layout.vocab_path(src)))
+    tgt_vocab = set(read_strings(root, layout.vocab_path(tgt)))
+    keep = [i for i, (s, t) in enumerate(zip(read.src, read.tgt, strict=True)) if s in src_vocab and t in tgt_vocab]
+    log.info("%s: dictionary %s (%s): %d of %d entries are over the corpus words", layout.pair_name(src, tgt),
+             spec.path, spec.format, len(keep), len(read))
+    return Dictionary([read.src[i] for i in keep], [read.tgt[i] for i in keep], read.prob[keep], read.count[keep],
+                      read.rank[keep], {**read.meta, "imported": str(spec.path), "entries_in_file": len(read)})
+
+
+def check_pair_keys(spec: AlignSpec, pairs: list[tuple[str, str]]) -> None:
+    """Refuse a per-pair key of ``align`` (links, reverse links, dictionary files) that names no aligned pair."""
+    names = {layout.pair_name(s, t) for s, t in pairs}
+    for field_name, files in (("links", spec.links), ("reverse_links", spec.reverse_links),
+                              ("dictionary.files", spec.dictionary.files)):
+        for pair_key in files:
+            if pair_key not in names:
+                raise ConfigError(f"align.{field_name} has key {pair_key!r}; expected one of the aligned pairs "
+                                  f"{sorted(names)} (written src-tgt)")
+
+
 def align_configured(root: Any, spec: AlignSpec, src: str, tgt: str, *, overwrite: bool = False,
                      export_dir: Path | None = None) -> AlignSummary:
     """:func:`align_pair` with the settings of a config's ``align`` section (imported links of the pair, if any)."""
@@ -177,11 +211,6 @@ def run_align(config: Config, *, overwrite: bool = False, export_dir: Path | Non
     spec = config.align
     languages = list(config.corpus.languages)
     pairs = resolve_pairs(spec.pairs, languages)
-    names = {layout.pair_name(s, t) for s, t in pairs}
-    for field_name, files in (("links", spec.links), ("reverse_links", spec.reverse_links)):
-        for pair_key in files:
-            if pair_key not in names:
-                raise ConfigError(f"align.{field_name} has key {pair_key!r}; expected one of the aligned pairs "
-                                  f"{sorted(names)} (written src-tgt)")
+    check_pair_keys(spec, pairs)
     root = init_store(config.store.path, load_corpus(config.corpus), overwrite=overwrite)
     return [align_configured(root, spec, src, tgt, overwrite=overwrite, export_dir=export_dir) for src, tgt in pairs]

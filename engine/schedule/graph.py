@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engine.config import Config, content_hash
+from engine.errors import InputDataError
+from engine.files import file_digest
 from engine.schedule import tasks
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,22 @@ def _layers(plans: dict[tuple[str, str, str], Any], model: str, sides: SidePair,
     return [layer for layer in first if layer in second]
 
 
+def _dictionary_digest(config: Config, src: str, tgt: str) -> str | None:
+    """The content digest of the pair's imported dictionary file (an edited file is imported again)."""
+    from engine.store import layout
+
+    spec = config.align.dictionary.files.get(layout.pair_name(src, tgt))
+    if spec is None:
+        return None
+    path = Path(spec.path)
+    if not path.is_file():
+        if spec.format == "freedict":
+            return str(spec.path)  # a FreeDict name, found where FreeDict is installed
+        raise InputDataError(f"align.dictionary.files.{layout.pair_name(src, tgt)}: dictionary file "
+                             f"{str(path)!r} does not exist")
+    return file_digest(path)
+
+
 def build_graph(config: Config, corpus_hash: str, plans: dict[tuple[str, str, str], Any]) -> list[Task]:
     """Tasks in a topological order. ``plans``: (model key, side, lang) -> the planned extraction (its store
     shards and layers, :class:`engine.extract.GroupPlan`)."""
@@ -94,7 +113,8 @@ def build_graph(config: Config, corpus_hash: str, plans: dict[tuple[str, str, st
     align_keys = {}
     for src, tgt in pairs:
         key = content_hash({"stage": "align", "corpus": corpus_hash, "align": config.align.model_dump(mode="json"),
-                            "pair": [src, tgt], "store": str(config.store.path)})
+                            "pair": [src, tgt], "store": str(config.store.path),
+                            "dictionary_file": _dictionary_digest(config, src, tgt)})
         # no inputs, and selection waits for it: start it before the extraction ranges, which fill the rest
         graph.append(Task("align", f"{src}-{tgt}", tasks.task_align, (config.align, src, tgt), key, priority=1))
         align_keys[(src, tgt)] = key

@@ -153,6 +153,10 @@ def _run_locked(config: Config, run_dir: Path, started: float, progress: bool, o
     from engine.schedule.placement import choose_scheduler
 
     enabled_metrics(config)  # refuses a cluster.metric_ks naming no metric before anything is written
+    if len(config.corpus.languages) > 1:  # and an align key (links, dictionary file) naming no aligned pair
+        from engine.align.stage import check_pair_keys, resolve_pairs
+
+        check_pair_keys(config.align, resolve_pairs(config.align.pairs, list(config.corpus.languages)))
     for folder in (config.store.path, run_dir):  # what an earlier, killed run left half-written
         remove_write_debris(folder)
     corpus_hash, plans = _prepare(config, overwrite)
