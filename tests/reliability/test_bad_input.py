@@ -180,8 +180,8 @@ def test_unknown_model_fails_at_once_offline(monkeypatch):
     ({"run": {"slurm": {"memory": "lots"}}},
      "run.slurm.memory: String should match pattern '^\\d+(\\.\\d+)?\\s*[KMGT]i?B$'; got 'lots'"),
     ({"cluster": {"kss": [3]}},
-     "unknown key 'cluster.kss'; allowed keys: backend, device, ks, max_iter, n_init, normalize, prune, seed, tol, "
-     "whiten"),
+     "unknown key 'cluster.kss'; allowed keys: backend, device, ks, max_iter, metric_ks, n_init, normalize, prune, "
+     "seed, tol, whiten"),
     ({"clusterr": {}},
      "unknown key 'clusterr'; allowed keys: align, cluster, corpus, extract, metrics, models, run, select, store"),
 ])
