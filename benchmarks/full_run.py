@@ -1,7 +1,7 @@
 """The whole-Bible run (configs/bible-full.yaml) as a measured job: ``babelscope run`` in a child process while
 the peak RSS of every process of its tree (client, Dask workers and their nanny) is sampled, then one result
 file with the figures per stage. A run killed midway is resumed by running this again: each invocation is a
-segment, the segments add up in ``results/bible-full.json``.
+segment, the segments add up in ``results/bible-full.json`` (while the store they wrote exists).
 
     python benchmarks/full_run.py                         # configs/bible-full.yaml, resuming if it was killed
     python benchmarks/full_run.py --config configs/bible-full.yaml --set cluster.ks='[400, 1000]'
@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     name = "bible-full-smoke" if args.smoke else "bible-full"
     folder = Path(args.out) if args.out else RESULTS
     previous = folder / f"{name}.json"
-    segments = json.loads(previous.read_text())["segments_detail"] if previous.exists() and not args.smoke else []
+    # Earlier segments count only while their store is still there: a new store is a new run.
+    resumed = previous.exists() and not args.smoke and Path(config.store.path).exists()
+    segments = json.loads(previous.read_text())["segments_detail"] if resumed else []
     command = [sys.executable, "-m", "engine.cli", "run", str(args.config), "--no-progress"]
     for item in overrides:
         command += ["--set", item]
