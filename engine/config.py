@@ -214,6 +214,30 @@ class ClusterSpec(_Section):
     normalize: bool = False  # L2-normalise vectors first (off = reference)
     whiten: bool = False  # PCA whitening first (off = reference)
     prune: bool | Literal["auto"] = "auto"  # Hamerly pruning (torch backend); auto: from 100k rows
+    # k-means runs per clustering, under seeds seed, seed+1, ...: the report shows each layer's mean ± sd over
+    # them (the concept browser and the θ curves show the first seed's)
+    n_seeds: int = Field(1, ge=1)
+    # reference: the released scripts' clustering (scikit-learn KMeans(n_clusters=K, random_state=seed) with its
+    # defaults on float64 points, the last point of each space dropped, counted as n_dropped in the results);
+    # its cluster files are written into {run.dir}/clusters/ (engine.cluster.reference)
+    mode: Literal["standard", "reference"] = "standard"
+
+    @model_validator(mode="after")
+    def _reference_settings(self) -> ClusterSpec:
+        if self.mode != "reference":
+            return self
+        defaults = {"backend": ("auto", "sklearn"), "normalize": (False,), "whiten": (False,), "n_init": (1,),
+                    "max_iter": (300,), "tol": (1e-4,)}
+        for name, allowed in defaults.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"cluster.{name} must be {' or '.join(map(repr, allowed))} with cluster.mode "
+                                 f"reference (scikit-learn's KMeans with its own defaults, as the released scripts "
+                                 f"call it)")
+        return self
+
+    def seeds(self) -> list[int]:
+        """The k-means seeds of every clustering: ``seed`` first (the concept browser's), then the spread's."""
+        return [self.seed + i for i in range(self.n_seeds)]
 
     @field_validator("metric_ks")
     @classmethod

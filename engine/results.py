@@ -7,7 +7,10 @@
     repeats (the permutations behind baseline and p-value),
     baseline_kind (floors "shuffled-dictionary-types" | "shuffled-dictionary-lines", ceiling "permuted-languages"),
     k, theta, top_n, min_types, seed, n_points, n_clusters,
-    n_degenerate (single-type clusters for CALIGN, single-language for COLAP)
+    n_degenerate (single-type clusters for CALIGN, single-language for COLAP),
+    n_dropped (points of the measured spaces left out of their fit: the reference mode's last point of each)
+    A run with several k-means seeds (cluster.n_seeds) has one row per seed (the seed column); the report's
+    tables and plots read the first seed's rows and show the others as each layer's spread.
 ``curves``   value over θ: model, side, layer, pair, src, tgt, metric, direction, k, theta, value
 ``concepts`` one row per cluster of a language space (for the concept browser):
     model, side, layer, lang, k, cluster, n_tokens, n_types, top_words (list of [word, count]),
@@ -30,7 +33,7 @@ from engine.metrics.registry import table_metrics
 RESULT_COLUMNS = [
     "model", "side", "layer", "pair", "src", "tgt", "metric", "direction", "value", "baseline_mean",
     "baseline_sd", "p_value", "repeats", "baseline_kind", "k", "theta", "top_n", "min_types", "seed", "n_points",
-    "n_clusters", "n_degenerate",
+    "n_clusters", "n_degenerate", "n_dropped",
 ]
 CURVE_COLUMNS = ["model", "side", "layer", "pair", "src", "tgt", "metric", "direction", "k", "theta", "value"]
 CONCEPT_COLUMNS = [

@@ -18,7 +18,8 @@ Data: float16 store rows are computed on in float32. Optional L2 normalisation a
 default, as in the reference); centroids are then in the transformed space.
 
 Difference from the reference script: it clusters ``P[:-1]``, silently dropping the last point; we cluster
-every selected row, so labels are row-aligned with the selection.
+every selected row, so labels are row-aligned with the selection. :mod:`engine.cluster.reference` reproduces
+the script's clustering, dropped point included, where that is wanted (``cluster.mode: reference``).
 """
 
 from __future__ import annotations

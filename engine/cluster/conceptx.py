@@ -11,7 +11,8 @@ Conventions of our export (the fields are ints, 0-based):
   offset by ``i * n_sentences`` (the reference's convention). The store itself never relies on that: it
   records each language's rows explicitly (clustering attrs ``parts``).
 
-The reference script clusters ``P[:-1]``, dropping the last token; our files hold every clustered row.
+The reference script clusters ``P[:-1]``, dropping the last token; our files hold every clustered row (the
+reference mode writes the script's own file: :mod:`engine.cluster.reference`).
 Words are written as they are; the parser splits from the right, so a word holding ``|||`` survives.
 """
 
@@ -121,8 +122,10 @@ def export_conceptx(root: Any, path: str | Path, *, model: str, side: str, layer
         words += w
         sentences.append(s + index * n_sentences)
         positions.append(p)
-    count = write_conceptx(path, words, np.concatenate(sentences), np.concatenate(positions),
-                           stored.clustering.labels)
+    labels = np.asarray(stored.clustering.labels)
+    kept = np.flatnonzero(labels >= 0)  # a row left out of the fit (reference mode) has no cluster to write
+    count = write_conceptx(path, [words[i] for i in kept.tolist()], np.concatenate(sentences)[kept],
+                           np.concatenate(positions)[kept], labels[kept])
     log.info("exported %d tokens of %s to %s", count, space, path)
     return count
 

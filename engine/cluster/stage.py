@@ -20,12 +20,17 @@ log = logging.getLogger(__name__)
 
 __all__ = ["METHODS", "cluster_space", "fit_options", "labels_of", "space_parts"]
 
-METHODS = ("kmeans", "ward")
+METHODS = ("kmeans", "ward", "reference")
 
 
-def fit_options(spec: Any) -> dict[str, Any]:
-    """The :func:`engine.cluster.fit` keywords of a config's ``cluster`` section (``ks`` aside)."""
-    return {"seed": spec.seed, "backend": spec.backend, "device": spec.device, "n_init": spec.n_init,
+def fit_options(spec: Any, seed: int | None = None) -> dict[str, Any]:
+    """``method`` and its keywords for :func:`cluster_space` from a config's ``cluster`` section (``ks`` aside):
+    ``kmeans`` with :func:`engine.cluster.fit`'s, or ``reference`` (``cluster.mode``) with its seed only.
+    ``seed``: one of the seed spread's (default: ``spec.seed``)."""
+    seed = spec.seed if seed is None else seed
+    if spec.mode == "reference":
+        return {"method": "reference", "seed": seed}
+    return {"method": "kmeans", "seed": seed, "backend": spec.backend, "device": spec.device, "n_init": spec.n_init,
             "max_iter": spec.max_iter, "tol": spec.tol, "normalize": spec.normalize, "whiten": spec.whiten,
             "prune": spec.prune}
 
@@ -43,13 +48,15 @@ def space_parts(root: Any, *, model: str, side: str, layer: int, langs: list[str
 
 def cluster_space(store: str | Path | Any, *, model: str, side: str, layer: int, langs: list[str], k: int,
                   selection: str | None = None, method: str = "kmeans", extra_attrs: dict[str, Any] | None = None,
-                  **options: Any) -> StoredClustering:
+                  extra_seed: int | None = None, **options: Any) -> StoredClustering:
     """Stage: cluster one model × side × layer × space from the store and write the result back.
 
     ``store``: a store path or an open (``r+``) store group. ``langs``: one language, or two for the joint
     space. ``selection``: name of a stored selection (None = all rows). ``method``: ``kmeans`` (``options``
-    go to :func:`engine.cluster.fit`) or ``ward`` (``options`` go to :func:`engine.cluster.agglomerative.ward`).
-    ``extra_attrs`` are stored with the clustering. Returns what was written.
+    go to :func:`engine.cluster.fit`), ``ward`` (to :func:`engine.cluster.agglomerative.ward`) or ``reference``
+    (to :func:`engine.cluster.reference.fit_reference`). ``extra_attrs`` are stored with the clustering;
+    ``extra_seed`` names a further seed of the seed spread (stored beside the first seed's). Returns what was
+    written.
     """
     if method not in METHODS:
         raise ConfigError(param_message("method", "cluster_space", f"one of {', '.join(METHODS)}", method))
@@ -63,11 +70,16 @@ def cluster_space(store: str | Path | Any, *, model: str, side: str, layer: int,
         from engine.cluster.agglomerative import ward
 
         clustering = ward(source, k, **options)
+    elif method == "reference":
+        from engine.cluster.reference import fit_reference
+
+        clustering = fit_reference(source, k, **options)
     else:
         clustering = fit(source, k, **options)
     write_clustering(root, clustering, model=model, side=side, layer=layer, space=space, selection=selection,
-                     parts=[part for _, part in pairs], extra_attrs={"method": method, **(extra_attrs or {})})
-    return read_clustering(root, model=model, side=side, layer=layer, space=space, k=k)
+                     parts=[part for _, part in pairs], extra_attrs={"method": method, **(extra_attrs or {})},
+                     extra_seed=extra_seed)
+    return read_clustering(root, model=model, side=side, layer=layer, space=space, k=k, extra_seed=extra_seed)
 
 
 def space_size(root: Any, *, model: str, side: str, layer: int, langs: list[str], selection: str | None) -> int:
@@ -77,8 +89,9 @@ def space_size(root: Any, *, model: str, side: str, layer: int, langs: list[str]
 
 
 def labels_of(root: Any, *, model: str, side: str, layer: int, langs: list[str], k: int,
-              selection: str | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """int64 labels [n] of a stored clustering of a space, and its attrs (for the metrics)."""
+              selection: str | None, extra_seed: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """int64 labels [n] of a stored clustering of a space (-1: a row left out of the fit), and its attrs (for
+    the metrics)."""
     stored = read_clustering(root, model=model, side=side, layer=layer, space=layout.cluster_space(langs, selection),
-                             k=k)
+                             k=k, extra_seed=extra_seed)
     return np.asarray(stored.clustering.labels, dtype=np.int64), stored.attrs

@@ -2,7 +2,8 @@
 
 ``labels`` int32 [n_selected] are row-aligned with the clustered rows: for a language space, the selection's
 rows (or all activation rows without a selection); for a joint space, the rows of ``a`` then those of ``b``
-(attrs ``parts`` gives each language's count). ``centroids`` float32 [K, d]. attrs: backend, seed, K,
+(attrs ``parts`` gives each language's count). A row left out of the fit has the label -1 (the reference
+mode's dropped last point; attrs ``n_dropped``). ``centroids`` float32 [K, d]. attrs: backend, seed, K,
 inertia, n_iter, seconds, device, selection, params; ``complete`` is written last. The one stage that writes
 them is :func:`engine.cluster.stage.cluster_space`.
 """
@@ -36,12 +37,14 @@ class Part:
 
 def write_clustering(root: Any, clustering: Clustering, *, model: str, side: str, layer: int, space: str,
                      selection: str | None = None, parts: list[Part] | None = None,
-                     extra_attrs: dict[str, Any] | None = None) -> str:
-    """Write ``clustering`` at its layout path (replacing what is there); return the group name."""
-    name = layout.clusters_path(model, side, layer, space, clustering.k)
+                     extra_attrs: dict[str, Any] | None = None, extra_seed: int | None = None) -> str:
+    """Write ``clustering`` at its layout path (replacing what is there); return the group name.
+    ``extra_seed``: a further seed of the seed spread (None: the run's first seed)."""
+    name = layout.clusters_path(model, side, layer, space, clustering.k, extra_seed)
     n, k = clustering.n, clustering.k
     write_artefact(root, CLUSTERING, name, {"labels": clustering.labels, "centroids": clustering.centroids}, {
         "model": model, "side": side, "layer": layer, "space": space, "K": k, "n": n,
+        "n_dropped": int(np.count_nonzero(clustering.labels < 0)),
         "backend": clustering.backend, "seed": clustering.params.get("seed"), "inertia": clustering.inertia,
         "n_iter": clustering.n_iter, "converged": clustering.converged, "seconds": round(clustering.seconds, 4),
         "device": clustering.device, "selection": selection, "params": clustering.params,
@@ -60,9 +63,10 @@ class StoredClustering:
     attrs: dict[str, Any]
 
 
-def read_clustering(root: Any, *, model: str, side: str, layer: int, space: str, k: int) -> StoredClustering:
+def read_clustering(root: Any, *, model: str, side: str, layer: int, space: str, k: int,
+                    extra_seed: int | None = None) -> StoredClustering:
     """Read a complete clustering; refuses a missing or incomplete one."""
-    stored = read_artefact(root, CLUSTERING, layout.clusters_path(model, side, layer, space, k))
+    stored = read_artefact(root, CLUSTERING, layout.clusters_path(model, side, layer, space, k, extra_seed))
     attrs = stored.attrs
     clustering = Clustering(stored["labels"], stored["centroids"], float(attrs["inertia"]), int(attrs["n_iter"]),
                             str(attrs["backend"]), float(attrs["seconds"]), str(attrs.get("device", "cpu")),

@@ -50,10 +50,12 @@ def _mean_null(a: Significance | None, b: Significance | None, observed: float) 
 
 
 def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src: str, tgt: str, k: int,
-                n_points: int | tuple[int, int], seed: int | None = None) -> tuple[Rows, Rows]:
+                n_points: int | tuple[int, int], seed: int | None = None,
+                n_dropped: int | tuple[int, int] = 0) -> tuple[Rows, Rows]:
     """Rows of one CALIGN result: calign and calign_eligible per direction and for the mean of both directions.
 
     ``n_points``: points clustered on the source side, or (source, target); the mean row gets their sum.
+    ``n_dropped``: points of the spaces left out of their fit (the reference mode's last point), likewise.
     The mean row's baseline averages the two directions' nulls repetition by repetition. ``seed`` fills the
     seed column (e.g. the clustering's); default: the seed of the metric's permutations.
     """
@@ -62,20 +64,21 @@ def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src:
         raise ConfigError(param_message("result", owner, "a CalignResult", type(result).__name__))
     _check_common(owner, model, side, layer, src, tgt, k)
     points = (n_points, n_points) if not isinstance(n_points, tuple) else n_points
+    dropped = (n_dropped, n_dropped) if not isinstance(n_dropped, tuple) else n_dropped
     p = result.params
     key = {"model": model, "side": side, "layer": int(layer), "pair": f"{src}-{tgt}", "src": src, "tgt": tgt,
            "k": int(k)}
     settings = {"theta": p["theta"], "top_n": p["top_n"], "min_types": p["min_types"],
                 "seed": p["seed"] if seed is None else seed}
-    directions: list[tuple[str, CalignDirection, int]] = [("forward", result.forward, points[0])]
+    directions: list[tuple[str, CalignDirection, int, int]] = [("forward", result.forward, points[0], dropped[0])]
     if result.backward is not None:
-        directions.append(("backward", result.backward, points[1]))
+        directions.append(("backward", result.backward, points[1], dropped[1]))
     rows: Rows = []
     curves: Rows = []
     kind = f"shuffled-dictionary-{p.get('null', 'types')}"
-    for name, d, n in directions:
+    for name, d, n, gone in directions:
         common = {**key, "direction": name, **settings, "n_points": n, "n_clusters": d.n_clusters,
-                  "n_degenerate": d.n_single_type}
+                  "n_degenerate": d.n_single_type, "n_dropped": gone}
         rows.append({**common, "metric": "calign", "value": d.value, **_null(d.null, kind)})
         rows.append({**common, "metric": "calign_eligible", "value": d.value_eligible,
                      **_null(d.null_eligible, kind)})
@@ -84,7 +87,8 @@ def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src:
     if result.backward is not None:
         f, b = result.forward, result.backward
         mean = {**key, "direction": "mean", **settings, "n_points": points[0] + points[1],
-                "n_clusters": f.n_clusters + b.n_clusters, "n_degenerate": f.n_single_type + b.n_single_type}
+                "n_clusters": f.n_clusters + b.n_clusters, "n_degenerate": f.n_single_type + b.n_single_type,
+                "n_dropped": dropped[0] + dropped[1]}
         rows.append({**mean, "metric": "calign", "value": result.mean,
                      **_null(_mean_null(f.null, b.null, result.mean), kind)})
         eligible = (f.value_eligible + b.value_eligible) / 2  # NaN when a direction has no eligible concept
@@ -98,11 +102,11 @@ def calign_rows(result: CalignResult, *, model: str, side: str, layer: int, src:
 
 
 def colap_rows(result: ColapResult, *, model: str, side: str, layer: int, src: str, tgt: str, k: int,
-               n_points: int, seed: int | None = None) -> tuple[Rows, Rows]:
+               n_points: int, seed: int | None = None, n_dropped: int = 0) -> tuple[Rows, Rows]:
     """Rows of one COLAP result of the joint space of ``src`` and ``tgt`` (direction ``joint``).
 
     The baseline (permuted languages) is a ceiling; ``n_degenerate`` counts single-language clusters.
-    ``seed`` as in :func:`calign_rows`.
+    ``seed`` and ``n_dropped`` as in :func:`calign_rows`.
     """
     owner = "colap_rows"
     if not isinstance(result, ColapResult):
@@ -123,7 +127,8 @@ def colap_rows(result: ColapResult, *, model: str, side: str, layer: int, src: s
            **_null(result.null if len(result.languages) == 2 else None, "permuted-languages"),
            "theta": result.theta, "top_n": None, "min_types": None,
            "seed": result.params.get("seed") if seed is None else seed,
-           "n_points": n_points, "n_clusters": result.n_clusters, "n_degenerate": result.n_single_language}
+           "n_points": n_points, "n_clusters": result.n_clusters, "n_degenerate": result.n_single_language,
+           "n_dropped": n_dropped}
     return [row], _curve_rows(key, "colap", "joint", curve)
 
 

@@ -41,6 +41,7 @@ class MeasureUnit:
     src: str
     tgt: str
     k: int
+    extra_seed: int | None = None  # a further seed of the seed spread (None: the run's first seed)
 
     @property
     def side(self) -> str:
@@ -53,17 +54,20 @@ class MeasureUnit:
 
 
 def measure_calign(root: Any, unit: MeasureUnit, spec: Any, cluster_seed: int) -> tuple[Rows, Rows]:
-    """CALIGN both ways between the pair's two language spaces of its CALIGN selection."""
+    """CALIGN both ways between the pair's two language spaces of its CALIGN selection (rows left out of a fit,
+    label -1, are left out here and counted in ``n_dropped``)."""
     settings = spec.calign
     selection = layout.calign_selection(unit.src, unit.tgt, *unit.sides)
-    clusters, n_points = {}, []
+    clusters, n_points, dropped = {}, [], []
     for lang, side in zip((unit.src, unit.tgt), unit.sides, strict=True):
         labels, _ = labels_of(root, model=unit.model, side=side, layer=unit.layer, langs=[lang], k=unit.k,
-                              selection=selection)
+                              selection=selection, extra_seed=unit.extra_seed)
         chosen = read_selection(root, selection, unit.model, side, lang)
-        clusters[lang] = TypeClusters.from_tokens(labels, chosen.type_id, n_clusters=unit.k,
+        kept = labels >= 0
+        clusters[lang] = TypeClusters.from_tokens(labels[kept], chosen.type_id[kept], n_clusters=unit.k,
                                                   vocab=read_strings(root, layout.vocab_path(lang)))
-        n_points.append(len(chosen))
+        n_points.append(int(kept.sum()))
+        dropped.append(int((~kept).sum()))
     src, tgt = unit.src, unit.tgt
     reverse = read_store_dictionary(root, tgt, src) if layout.dictionary_path(tgt, src) in root else None
     result = calign(clusters[src], clusters[tgt], read_store_dictionary(root, src, tgt), theta=settings.theta,
@@ -71,22 +75,28 @@ def measure_calign(root: Any, unit: MeasureUnit, spec: Any, cluster_seed: int) -
                     mode=settings.mode, null=settings.null_model, reverse_dictionary=reverse,
                     both_directions=settings.both_directions, repeats=spec.repeats, seed=spec.seed,
                     device=spec.device)
-    write_alignment(root, {"forward": result.forward, "backward": result.backward}, model=unit.model,
-                    side=unit.sides[0], layer=unit.layer, selection=selection, k=unit.k,
-                    attrs={"src": src, "tgt": tgt, "sides": list(unit.sides), "params": result.params})
-    return calign_rows(result, **unit.row_key(), n_points=(n_points[0], n_points[1]), seed=cluster_seed)
+    if unit.extra_seed is None:  # the concept browser shows the first seed's concepts
+        write_alignment(root, {"forward": result.forward, "backward": result.backward}, model=unit.model,
+                        side=unit.sides[0], layer=unit.layer, selection=selection, k=unit.k,
+                        attrs={"src": src, "tgt": tgt, "sides": list(unit.sides), "params": result.params})
+    rows, curves = calign_rows(result, **unit.row_key(), n_points=(n_points[0], n_points[1]), seed=cluster_seed,
+                               n_dropped=(dropped[0], dropped[1]))
+    return rows, curves if unit.extra_seed is None else []
 
 
 def measure_colap(root: Any, unit: MeasureUnit, spec: Any, cluster_seed: int) -> tuple[Rows, Rows]:
     """COLAP of the pair's joint space of the COLAP selection."""
     langs = [unit.src, unit.tgt]
     labels, attrs = labels_of(root, model=unit.model, side=unit.sides[0], layer=unit.layer, langs=langs, k=unit.k,
-                              selection=layout.COLAP_SELECTION)
+                              selection=layout.COLAP_SELECTION, extra_seed=unit.extra_seed)
     counts = [int(part["n"]) for part in attrs["parts"]]
     lang_of = np.repeat(np.arange(len(counts)), counts)
-    result = colap(labels, lang_of, languages=langs, n_clusters=unit.k, theta=spec.colap.theta,
+    kept = labels >= 0  # rows left out of the fit (label -1) are counted in n_dropped
+    result = colap(labels[kept], lang_of[kept], languages=langs, n_clusters=unit.k, theta=spec.colap.theta,
                    repeats=spec.repeats, seed=spec.seed, device=spec.device)
-    return colap_rows(result, **unit.row_key(), n_points=int(labels.shape[0]), seed=cluster_seed)
+    rows, curves = colap_rows(result, **unit.row_key(), n_points=int(kept.sum()), seed=cluster_seed,
+                              n_dropped=int((~kept).sum()))
+    return rows, curves if unit.extra_seed is None else []
 
 
 def measure_pair(root: Any, unit: MeasureUnit, spec: Any, metrics: list[str], cluster_seed: int
@@ -109,7 +119,8 @@ def measure_pair(root: Any, unit: MeasureUnit, spec: Any, metrics: list[str], cl
 def cluster_paths(unit: MeasureUnit, metric: str) -> list[str]:
     """The store paths of the clusterings ``metric`` reads for ``unit``."""
     return [layout.clusters_path(unit.model, space.side, unit.layer, layout.cluster_space(list(space.langs),
-                                                                                          space.selection), unit.k)
+                                                                                          space.selection), unit.k,
+                                 unit.extra_seed)
             for space in registry.by_name(metric).spaces(unit.src, unit.tgt, unit.sides)]
 
 
@@ -120,6 +131,8 @@ def stores_alignment(metrics: list[str]) -> bool:
 
 def measured(root: Any, unit: MeasureUnit, metrics: list[str]) -> bool:
     """Whether what the metrics stored of ``unit`` is still complete (rows themselves live in the run folder)."""
+    if unit.extra_seed is not None:  # a further seed's metrics store nothing
+        return True
     for metric in registry.METRICS:
         if metric.name in metrics and metric.stores_alignment:
             selection = layout.calign_selection(unit.src, unit.tgt, *unit.sides)

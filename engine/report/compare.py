@@ -17,7 +17,7 @@ import pandas as pd
 
 from engine.errors import ConfigError, InputDataError, param_message
 from engine.metrics.registry import METRICS, by_name
-from engine.report.tables import read_results
+from engine.report.tables import first_seed_rows, read_results
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,10 @@ def _swept(frame: pd.DataFrame, column: str) -> bool:
 def compare(run_a: str | Path | pd.DataFrame, run_b: str | Path | pd.DataFrame, *,
             model_map: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Δ = value_b − value_a per matched row (columns ``COMPARE_COLUMNS``); runs are folders, results files
-    or validated results DataFrames. Rows of only one run are kept with a NaN Δ."""
-    a = run_a if isinstance(run_a, pd.DataFrame) else read_results(run_a)
-    b = run_b if isinstance(run_b, pd.DataFrame) else read_results(run_b)
+    or validated results DataFrames. Rows of only one run are kept with a NaN Δ. A run clustered under several
+    k-means seeds is compared on its first seed's rows."""
+    a = first_seed_rows(run_a if isinstance(run_a, pd.DataFrame) else read_results(run_a))
+    b = first_seed_rows(run_b if isinstance(run_b, pd.DataFrame) else read_results(run_b))
     mapping = _model_map(a, b, model_map)
     a = a[a["model"].isin(list(mapping))].rename(columns={"model": "model_a"})
     b = b[b["model"].isin(list(mapping.values()))].rename(columns={"model": "model_b"})

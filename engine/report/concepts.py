@@ -102,9 +102,11 @@ class _Reader:
         if labels.shape[0] != types.shape[0]:
             raise StoreError(f"clustering {name!r} has {labels.shape[0]} labels for {types.shape[0]} rows "
                              f"(selection {selection!r})")
-        if labels.size and (labels.min() < 0 or labels.max() >= k):
-            raise StoreError(f"clustering {name!r} has labels outside [0, {k})")
-        return _Space(label, langs, labels, lang_ix, types, sentence, position, k)
+        kept = labels >= 0  # -1: a row left out of the fit (the reference mode's last point)
+        if int(stored.attrs.get("n_dropped", 0)) != int((~kept).sum()) or labels.max(initial=0) >= k:
+            raise StoreError(f"clustering {name!r} has labels outside [0, {k}) beyond its "
+                             f"{int(stored.attrs.get('n_dropped', 0))} dropped rows")
+        return _Space(label, langs, labels[kept], lang_ix[kept], types[kept], sentence[kept], position[kept], k)
 
 
 def _top_words(sp: _Space, vocab: list[list[str]], n_words: int) -> tuple[list[list], np.ndarray, list[list[int]]]:

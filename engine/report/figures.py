@@ -17,7 +17,7 @@ DIRECTION_STYLE = {"forward": ("--", 1.2, "o"), "backward": (":", 1.2, "s"), "me
 
 @dataclass(frozen=True)
 class Plot:
-    """A written PNG and what it shows (``kind``: excess | layers | degenerate | heatmap | curves)."""
+    """A written PNG and what it shows (``kind``: excess | layers | degenerate | heatmap | curves | seeds)."""
 
     path: Path
     kind: str

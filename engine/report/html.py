@@ -25,6 +25,7 @@ from engine.report.browser import browser_data, embed_json
 from engine.report.chance import DEGENERATE_NOTE, excess_rows
 from engine.report.figures import Plot
 from engine.report.plots import make_plots
+from engine.report.seeds import plot_seed_spread, spread_rows
 from engine.report.tables import RunTables, read_run_tables
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,12 @@ REPORT_HTML = "report.html"
 PLOT_SECTIONS = [("excess", "CALIGN above chance: eligible-only CALIGN minus its floor"),
                  ("layers", "Raw CALIGN and COLAP across layers (single-type concepts included)"),
                  ("degenerate", "Degenerate concepts per layer"), ("heatmap", "Layer × pair (raw values)"),
-                 ("curves", "Raw metric vs threshold θ")]
+                 ("curves", "Raw metric vs threshold θ"),
+                 ("seeds", "Spread over k-means seeds: each layer's mean ± sd")]
 SUMMARY_COLUMNS = ["CALIGN above chance (eligible-only − floor)", "COLAP", "raw CALIGN (all concepts)"]
 TABLE_COLUMNS = ["model", "side", "k", "pair", "metric", "direction", "layer", "value", "baseline", "null model",
-                 "p_value", "repeats", "theta", "top_n", "min_types", "n_points", "n_clusters", "n_degenerate"]
+                 "p_value", "repeats", "theta", "top_n", "min_types", "n_points", "n_clusters", "n_degenerate",
+                 "n_dropped"]
 
 
 def _fmt(value: Any, spec: str = ".3f") -> str:
@@ -56,7 +59,7 @@ def _table_rows(results: pd.DataFrame) -> list[list[str]]:
         rows.append([r.model, r.side, str(r.k), r.pair, r.metric, r.direction, str(r.layer), _fmt(r.value), base,
                      _fmt(r.baseline_kind), _fmt(r.p_value, ".3g"), _fmt(r.repeats),
                      _fmt(r.theta, "g"), _fmt(r.top_n), _fmt(r.min_types),
-                     _fmt(r.n_points), _fmt(r.n_clusters), _fmt(r.n_degenerate)])
+                     _fmt(r.n_points), _fmt(r.n_clusters), _fmt(r.n_degenerate), _fmt(r.n_dropped)])
     return rows
 
 
@@ -71,7 +74,17 @@ def _p(row: Any) -> str:
     return "" if math.isnan(row["p_value"]) else f", p = {row['p_value']:.3g} of {int(row['repeats'])} repeats"
 
 
-def _excess_cell(frame: pd.DataFrame) -> str:
+def _seed_note(spread: pd.DataFrame, quantity: str, layer: int) -> str:
+    """"; over N seeds m ± sd" for a layer of the seed spread (empty for a one-seed run)."""
+    row = spread[(spread["quantity"] == quantity) & (spread["layer"] == layer)]
+    if row.empty:
+        return ""
+    r = row.iloc[0]
+    return f"; over {int(r['n_seeds'])} k-means seeds {r['mean']:+.3f} ± {r['sd']:.3f}" if quantity != "colap" else \
+        f"; over {int(r['n_seeds'])} k-means seeds {r['mean']:.3f} ± {r['sd']:.3f}"
+
+
+def _excess_cell(frame: pd.DataFrame, spread: pd.DataFrame) -> str:
     part = excess_rows(_headline_part(frame, "calign_eligible"))
     if part.empty:
         eligible = _headline_part(frame, "calign_eligible")
@@ -82,27 +95,31 @@ def _excess_cell(frame: pd.DataFrame) -> str:
     best = part.loc[part["excess"].idxmax()]
     sd = "" if math.isnan(best["baseline_sd"]) else f" ± {best['baseline_sd']:.3f}"
     return (f"<b>{best['excess']:+.3f}</b>{sd} at layer {best['layer']} (eligible-only {best['value']:.3f}, "
-            f"floor {best['baseline_mean']:.3f}{_p(best)})")
+            f"floor {best['baseline_mean']:.3f}{_p(best)}{_seed_note(spread, 'calign_excess', best['layer'])})")
 
 
-def _peak_cell(frame: pd.DataFrame, metric: str) -> str:
+def _peak_cell(frame: pd.DataFrame, metric: str, spread: pd.DataFrame | None = None) -> str:
     part = _headline_part(frame, metric)
     if part.empty:
         return "—"
     best = part.loc[part["value"].idxmax()]
     base = "" if math.isnan(best["baseline_mean"]) else \
         f" ({of_table_metric(metric).baseline_role} {best['baseline_mean']:.3f}{_p(best)})"
-    return f"{best['value']:.3f} at layer {best['layer']}{base}"
+    seeds = "" if spread is None else _seed_note(spread, metric, best["layer"])
+    return f"{best['value']:.3f} at layer {best['layer']}{base}{seeds}"
 
 
-def _summary(results: pd.DataFrame) -> list[dict[str, Any]]:
+def _summary(results: pd.DataFrame, spread: pd.DataFrame) -> list[dict[str, Any]]:
     """Per model × side × pair × K, the cells of :data:`SUMMARY_COLUMNS`: CALIGN's peak excess over its floor
-    (eligible-only, the mean of both directions), COLAP's peak, and raw CALIGN's peak, second and labelled."""
+    (eligible-only, the mean of both directions), COLAP's peak, and raw CALIGN's peak, second and labelled;
+    with several k-means seeds, the peak layer's mean ± sd over them (``spread``: :func:`spread_rows`)."""
     from markupsafe import Markup  # jinja2's; the cells hold numbers and fixed words only
 
     out = []
     for (model, side, pair, k), frame in results.groupby(["model", "side", "pair", "k"], sort=True):
-        cells = [_excess_cell(frame), _peak_cell(frame, "colap"), _peak_cell(frame, "calign")]
+        mine = spread[(spread["model"] == model) & (spread["side"] == side) & (spread["pair"] == pair)
+                      & (spread["k"] == k)]
+        cells = [_excess_cell(frame, mine), _peak_cell(frame, "colap", mine), _peak_cell(frame, "calign")]
         out.append({"model": model, "side": side, "pair": pair, "k": str(k), "peaks": [Markup(c) for c in cells]})
     return out
 
@@ -155,7 +172,8 @@ def _render(tables: RunTables, plots: list[Plot], title: str, store: dict[str, A
         title=title, engine_version=__version__, written=meta.get("written", ""),
         models=sorted(results["model"].unique()), pairs=sorted(results["pair"].unique()),
         layers=sorted(int(x) for x in results["layer"].unique()), store=store,
-        summary=_summary(results), summary_columns=SUMMARY_COLUMNS, degenerate_note=DEGENERATE_NOTE,
+        summary=_summary(results, spread_rows(tables.seeds)), summary_columns=SUMMARY_COLUMNS,
+        degenerate_note=DEGENERATE_NOTE,
         null_models=_null_models(results), metrics=METRICS, sections=[s for s in sections if s["images"]],
         table_columns=TABLE_COLUMNS, table_rows=_table_rows(results),
         concept_json=embed_json(browser_data(tables.concepts)), n_concepts=len(tables.concepts),
@@ -178,7 +196,8 @@ def render_report(run_dir: str | Path, store: str | Path | None = None, *, title
         store = tables.meta["store"]
     if tables.results.empty:
         raise BabelscopeError(f"run folder {str(run_dir)!r} has an empty results table; nothing to report")
-    plots = make_plots(tables.results, tables.curves, run_dir / "plots")
+    plots = make_plots(tables.results, tables.curves, run_dir / "plots") + plot_seed_spread(tables.seeds,
+                                                                                           run_dir / "plots")
     title = title or f"babelscope report — {run_dir.resolve().name}"
     html = _render(tables, plots, title, _store_summary(store))
     path = run_dir / REPORT_HTML

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "RESULTS_PARQUET", "RESULTS_CSV", "CURVES_PARQUET", "CONCEPTS_PARQUET", "RESULTS_JSON", "RunTables",
     "validate_results", "validate_curves", "validate_concepts", "write_run_tables", "read_run_tables",
-    "read_results",
+    "read_results", "first_seed_rows",
 ]
 
 RESULTS_PARQUET, RESULTS_CSV = "results.parquet", "results.csv"
@@ -49,14 +49,14 @@ RESULT_TYPES = {
     "model": _STR, "side": _STR, "layer": _INT, "pair": _STR, "src": _STR, "tgt": _STR, "metric": _STR,
     "direction": _STR, "value": _FLOAT, "baseline_mean": _FLOAT, "baseline_sd": _FLOAT, "p_value": _FLOAT,
     "repeats": _NINT, "baseline_kind": _STR, "k": _INT, "theta": _FLOAT, "top_n": _NINT, "min_types": _NINT,
-    "seed": _NINT, "n_points": _NINT, "n_clusters": _NINT, "n_degenerate": _NINT,
+    "seed": _NINT, "n_points": _NINT, "n_clusters": _NINT, "n_degenerate": _NINT, "n_dropped": _NINT,
 }
 CURVE_TYPES = {c: RESULT_TYPES[c] for c in CURVE_COLUMNS}
 CONCEPT_TYPES = {
     "model": _STR, "side": _STR, "layer": _INT, "lang": _STR, "k": _INT, "cluster": _INT, "n_tokens": _INT,
     "n_types": _INT, "aligned_to": _INT, "match_share": _FLOAT, "other": _STR,
 }
-RESULT_KEY = ["model", "side", "layer", "pair", "metric", "direction", "k", "theta", "top_n", "min_types"]
+RESULT_KEY = ["model", "side", "layer", "pair", "metric", "direction", "k", "theta", "top_n", "min_types", "seed"]
 CURVE_KEY = ["model", "side", "layer", "pair", "metric", "direction", "k", "theta"]
 CONCEPT_KEY = ["model", "side", "layer", "lang", "k", "cluster", "other"]
 NULLABLE_STR = {"baseline_kind", "other"}
@@ -64,12 +64,24 @@ NULLABLE_STR = {"baseline_kind", "other"}
 
 @dataclass
 class RunTables:
-    """The tables of one run folder (``meta`` is results.json)."""
+    """The tables of one run folder (``meta`` is results.json). ``results`` holds the first k-means seed's rows
+    (what every table and plot shows); ``seeds`` every seed's rows when the run clustered under several
+    (``cluster.n_seeds``; empty otherwise), for the seed spread."""
 
     results: pd.DataFrame
     curves: pd.DataFrame
     concepts: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    seeds: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def first_seed_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the first k-means seed (the smallest: a run's seeds are seed, seed + 1, ...; rows without a
+    seed are kept)."""
+    seeds = results["seed"].dropna()
+    if seeds.nunique() <= 1:
+        return results
+    return results[results["seed"].isna() | (results["seed"] == seeds.min())].reset_index(drop=True)
 
 
 def _fail(table: str, column: str, expected: str, got: Any) -> InputDataError:
@@ -147,7 +159,9 @@ def _check_unique(df: pd.DataFrame, table: str, key: list[str]) -> None:
 
 def validate_results(df: pd.DataFrame) -> pd.DataFrame:
     """A checked, typed copy of a ``results`` table (columns of ``engine.results.RESULT_COLUMNS`` first)."""
-    df = _coerce(_check_columns(df, "results", RESULT_COLUMNS), "results", RESULT_TYPES)
+    # n_dropped came with the reference clustering mode: a table written before it dropped nothing
+    df = _coerce(_check_columns(df, "results", RESULT_COLUMNS, optional={"n_dropped": lambda: 0}), "results",
+                 RESULT_TYPES)
     _check_members(df, "results", "metric", METRICS)
     _check_members(df, "results", "direction", DIRECTIONS)
     _check_members(df, "results", "baseline_kind", BASELINE_KINDS, nullable=True)
@@ -327,4 +341,5 @@ def read_run_tables(run_dir: str | Path) -> RunTables:
                                  else _empty(CONCEPT_COLUMNS))
     meta_path = run_dir / RESULTS_JSON
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    return RunTables(results, curves, concepts, meta)
+    first = first_seed_rows(results)
+    return RunTables(first, curves, concepts, meta, results if len(first) < len(results) else results.iloc[:0])

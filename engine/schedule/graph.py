@@ -128,9 +128,10 @@ def build_graph(config: Config, corpus_hash: str, plans: dict[tuple[str, str, st
     graph.append(Task("select", "all", tasks.task_select, (SelectInputs.of(config),), select_key,
                       deps=[t.dask_key for t in graph if t.stage in ("extract_done", "align")]))
     select_dep = graph[-1].dask_key
-    cluster_spec = config.cluster.model_dump(mode="json", exclude={"ks", "metric_ks"})
+    cluster_spec = _cluster_settings(config)
     metrics_spec = config.metrics.model_dump(mode="json")
     metrics = enabled_metrics(config)
+    seeds = config.cluster.seeds()
     clusters: dict[str, Task] = {}
     for spec in config.models:
         for sides in _side_pairs(config, metrics):
@@ -143,26 +144,42 @@ def build_graph(config: Config, corpus_hash: str, plans: dict[tuple[str, str, st
                     at_k = [m for m in measured if k in config.cluster.ks_of(m.name)]
                     names = [m.name for m in at_k]
                     for src, tgt in pairs:
-                        cluster_tasks: list[Task] = []
-                        for space in (s for m in at_k for s in m.spaces(src, tgt, sides)):
-                            where = layout.cluster_space(list(space.langs), space.selection)
-                            key = content_hash({"stage": "cluster", "select": select_key, "cluster": cluster_spec,
-                                                "model": spec.key, "side": space.side, "layer": layer,
-                                                "space": where, "k": k})
-                            if key not in clusters:
-                                clusters[key] = Task("cluster", f"{spec.key}-{space.side}-{layer}-{where}-k{k}",
-                                                     tasks.task_cluster,
-                                                     (config.cluster, spec.key, space.side, layer, space.selection,
-                                                      list(space.langs), k), key, deps=[select_dep], gpu=True)
-                                graph.append(clusters[key])
-                            if clusters[key] not in cluster_tasks:
-                                cluster_tasks.append(clusters[key])
-                        unit = MeasureUnit(spec.key, sides, layer, src, tgt, k)
-                        name = f"{spec.key}-{unit.side}-{layer}-{src}-{tgt}-k{k}"
-                        key = content_hash({"stage": "metrics", "clusters": [t.key for t in cluster_tasks],
-                                            "align": align_keys[(src, tgt)], "metrics": metrics_spec,
-                                            "measured": names})
-                        graph.append(Task("metrics", name, tasks.task_metrics,
-                                          (config.metrics, names, config.cluster.seed, unit), key,
-                                          deps=[t.dask_key for t in cluster_tasks]))
+                        for seed in seeds:
+                            extra = None if seed == seeds[0] else seed  # the first seed's are the browser's
+                            tail = f"k{k}" if extra is None else f"k{k}-seed{seed}"
+                            # a further seed's artefacts live beside the first's and its metrics store no
+                            # curves or concepts: its keys differ from those of a run whose first seed it is
+                            spread = {} if extra is None else {"spread": True}
+                            cluster_tasks: list[Task] = []
+                            for space in (s for m in at_k for s in m.spaces(src, tgt, sides)):
+                                where = layout.cluster_space(list(space.langs), space.selection)
+                                key = content_hash({"stage": "cluster", "select": select_key,
+                                                    "cluster": {**cluster_spec, "seed": seed}, "model": spec.key,
+                                                    "side": space.side, "layer": layer, "space": where, "k": k,
+                                                    **spread})
+                                if key not in clusters:
+                                    clusters[key] = Task("cluster", f"{spec.key}-{space.side}-{layer}-{where}-{tail}",
+                                                         tasks.task_cluster,
+                                                         (config.cluster, spec.key, space.side, layer,
+                                                          space.selection, list(space.langs), k, extra), key,
+                                                         deps=[select_dep], gpu=True)
+                                    graph.append(clusters[key])
+                                if clusters[key] not in cluster_tasks:
+                                    cluster_tasks.append(clusters[key])
+                            unit = MeasureUnit(spec.key, sides, layer, src, tgt, k, extra)
+                            name = f"{spec.key}-{unit.side}-{layer}-{src}-{tgt}-{tail}"
+                            key = content_hash({"stage": "metrics", "clusters": [t.key for t in cluster_tasks],
+                                                "align": align_keys[(src, tgt)], "metrics": metrics_spec,
+                                                "measured": names, **spread})
+                            graph.append(Task("metrics", name, tasks.task_metrics,
+                                              (config.metrics, names, seed, unit), key,
+                                              deps=[t.dask_key for t in cluster_tasks]))
     return graph
+
+
+def _cluster_settings(config: Config) -> dict[str, Any]:
+    """What a clustering's key hashes of the ``cluster`` section: its settings, not which Ks and seeds the run
+    asks for (each task adds its own K and seed); ``mode`` only when it is not the standard one, so the keys of
+    standard clusterings did not change when the mode was added."""
+    exclude = {"ks", "metric_ks", "n_seeds"} | ({"mode"} if config.cluster.mode == "standard" else set())
+    return config.cluster.model_dump(mode="json", exclude=exclude)

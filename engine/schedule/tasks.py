@@ -145,29 +145,55 @@ def task_select(ctx: TaskContext, inputs: Any, key: str, *upstream: Payload) -> 
 
 
 def task_cluster(ctx: TaskContext, spec: Any, model: str, side: str, layer: int, selection: str, langs: list[str],
-                 k: int, key: str, *upstream: Payload) -> Payload:
-    """k-means of one model × side × layer × space into the store (``spec``: the config's ``cluster`` section)."""
+                 k: int, extra_seed: int | None, key: str, *upstream: Payload) -> Payload:
+    """k-means of one model × side × layer × space into the store (``spec``: the config's ``cluster`` section;
+    ``extra_seed``: a further seed of the seed spread, None for the first). In the reference mode the released
+    script's cluster file is written too, under ``{run.dir}/clusters/``."""
+    from engine.cluster.reference import DROPPED
     from engine.cluster.stage import cluster_space, fit_options, space_size
 
     release_worker_model()
     root = ctx.root()
     where = layout.cluster_space(langs, selection)
-    name = layout.clusters_path(model, side, layer, where, k)
+    name = layout.clusters_path(model, side, layer, where, k, extra_seed)
+    reference = spec.mode == "reference"
+    export = ctx.run_dir / reference_export_path(model, side, layer, where, k, extra_seed) if reference else None
 
     def compute() -> Payload:
         n = space_size(root, model=model, side=side, layer=layer, langs=list(langs), selection=selection)
-        if n < k:
-            reason = (f"space {where} of {model}/{side} layer {layer} has {n} points, fewer than K={k} "
+        usable = n - DROPPED if reference else n
+        if usable < k:
+            reason = (f"space {where} of {model}/{side} layer {layer} has {usable} points"
+                      f"{' to cluster (reference mode: all but the last)' if reference else ''}, fewer than K={k} "
                       f"(cluster.ks): not clustered, its metrics skipped")
             return {"path": name, "n": n, "skipped": reason}
         stored = cluster_space(root, model=model, side=side, layer=layer, langs=list(langs), k=k,
-                               selection=selection, extra_attrs={"cache_key": key}, **fit_options(spec))
+                               selection=selection, extra_attrs={"cache_key": key}, extra_seed=extra_seed,
+                               **fit_options(spec, extra_seed))
         c = stored.clustering
-        return {"path": name, "n": c.n, "inertia": c.inertia, "n_iter": c.n_iter, "backend": c.backend,
-                "device": c.device}
+        payload = {"path": name, "n": c.n, "inertia": c.inertia, "n_iter": c.n_iter, "backend": c.backend,
+                   "device": c.device, "n_dropped": int(stored.attrs.get("n_dropped", 0))}
+        if export is not None:
+            from engine.cluster.reference import write_reference_clusters
+
+            write_reference_clusters(root, export, model=model, side=side, layer=layer, langs=list(langs),
+                                     selection=selection, k=k, extra_seed=extra_seed)
+            payload["reference_file"] = str(export)
+        return payload
 
     return _run(ctx, "cluster", key, lambda held: bool(held.get("skipped")) or (
-        is_complete(root, name) and root[name].attrs.get("cache_key") == key), compute)
+        is_complete(root, name) and root[name].attrs.get("cache_key") == key
+        and (export is None or export.is_file())), compute)
+
+
+def reference_export_path(model: str, side: str, layer: int, space: str, k: int, extra_seed: int | None) -> Path:
+    """Where in the run folder the reference mode writes a clustering's cluster file (the released script's name)."""
+    from engine.cluster.reference import reference_file_name
+
+    folder = Path("clusters", model, side, layout.layer_name(layer), space)
+    if extra_seed is not None:
+        folder = folder / f"seed{extra_seed}"
+    return folder / reference_file_name(k)
 
 
 def task_metrics(ctx: TaskContext, spec: Any, metrics: list[str], cluster_seed: int, unit: Any, key: str,
@@ -185,8 +211,9 @@ def task_metrics(ctx: TaskContext, spec: Any, metrics: list[str], cluster_seed: 
 
     def compute() -> Payload:
         rows = measure_pair(root, unit, spec, runnable, cluster_seed) if runnable else {"results": [], "curves": []}
+        browsed = stores_alignment(runnable) and unit.extra_seed is None  # the browser shows the first seed's
         concepts = concept_rows(root, model=unit.model, sides=unit.sides, layer=unit.layer, src=unit.src,
-                                tgt=unit.tgt, k=unit.k) if stores_alignment(runnable) else []
+                                tgt=unit.tgt, k=unit.k) if browsed else []
         return {**rows, "concepts": concepts, "skipped": sorted(skipped.values())}
 
     return _run(ctx, "metrics", key, lambda _: measured(root, unit, runnable), compute)

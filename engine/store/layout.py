@@ -15,6 +15,7 @@
       selections/{name}/{model}/{side}/{lang}/rows             int64 [n_selected] row indices into activations
         .../{type_id, partner_type} int32, partner_row int64   [n_selected] (partner -1 where not linked)
       clusters/{model}/{side}/layer_{i}/{space}/k{K}/labels    int32 [n_clustered]; centroids float32 [K, hidden]
+        .../{space}/k{K}-seed{s}                  the same under a further seed of the seed spread
       alignments/{model}/{side}/layer_{i}/{selection}/k{K}/{forward,backward}
                                                   CALIGN per source cluster: sizes, best_target, match_share, aligned
 
@@ -135,8 +136,11 @@ def cluster_space(langs: list[str] | tuple[str, ...], selection: str | None = No
     return inner if selection is None else f"{selection}/{inner}"
 
 
-def clusters_path(model: str, side: str, layer: int, space: str, k: int) -> str:
-    return f"{CLUSTERS}/{model}/{side}/{layer_name(layer)}/{space}/k{k}"
+def clusters_path(model: str, side: str, layer: int, space: str, k: int, extra_seed: int | None = None) -> str:
+    """A clustering of ``space`` at ``k``: ``k{K}`` under the run's first seed, ``k{K}-seed{s}`` under a further
+    seed ``extra_seed`` of the seed spread (``cluster.n_seeds``)."""
+    tail = f"k{k}" if extra_seed is None else f"k{k}-seed{extra_seed}"
+    return f"{CLUSTERS}/{model}/{side}/{layer_name(layer)}/{space}/{tail}"
 
 
 def alignment_path(model: str, side: str, layer: int, selection: str, k: int, direction: str) -> str:

@@ -123,5 +123,6 @@ def test_ward_through_the_stage(me5_store, selection):
     rows = np.asarray(root[layout.selection_path(selection, MODEL, SIDE, "en")]["rows"][:])
     vectors = np.asarray(root[layout.activations_path(MODEL, SIDE, "en")]["layer_6"][:], dtype=np.float32)[rows]
     np.testing.assert_array_equal(stored.clustering.labels, AgglomerativeClustering(12).fit(vectors).labels_)
-    with pytest.raises(ConfigError, match="method of cluster_space must be one of kmeans, ward; got 'dbscan'"):
+    with pytest.raises(ConfigError, match="method of cluster_space must be one of kmeans, ward, reference; "
+                                          "got 'dbscan'"):
         cluster_space(me5_store, model=MODEL, side=SIDE, layer=LAYER, langs=["en"], k=12, method="dbscan")

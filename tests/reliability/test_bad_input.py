@@ -180,8 +180,13 @@ def test_unknown_model_fails_at_once_offline(monkeypatch):
     ({"run": {"slurm": {"memory": "lots"}}},
      "run.slurm.memory: String should match pattern '^\\d+(\\.\\d+)?\\s*[KMGT]i?B$'; got 'lots'"),
     ({"cluster": {"kss": [3]}},
-     "unknown key 'cluster.kss'; allowed keys: backend, device, ks, max_iter, metric_ks, n_init, normalize, prune, "
-     "seed, tol, whiten"),
+     "unknown key 'cluster.kss'; allowed keys: backend, device, ks, max_iter, metric_ks, mode, n_init, n_seeds, "
+     "normalize, prune, seed, tol, whiten"),
+    ({"cluster": {"mode": "reference", "whiten": True}},
+     "cluster: Value error, cluster.whiten must be False with cluster.mode reference (scikit-learn's KMeans with its "
+     "own defaults, as the released scripts call it); got {'mode': 'reference', 'whiten': True}"),
+    ({"cluster": {"n_seeds": 0}},
+     "cluster.n_seeds: Input should be greater than or equal to 1; got 0"),
     ({"clusterr": {}},
      "unknown key 'clusterr'; allowed keys: align, cluster, corpus, extract, metrics, models, run, select, store"),
 ])

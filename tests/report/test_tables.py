@@ -82,7 +82,7 @@ def test_invalid_results_are_refused_before_writing(tmp_path, change, message):
 def test_duplicate_rows_are_refused(tmp_path):
     frame = results_frame()
     with pytest.raises(InputDataError, match=r"one row per model/side/layer/pair/metric/direction/k/theta/top_n/"
-                                             r"min_types; got .*2 rows sharing a key"):
+                                             r"min_types/seed; got .*2 rows sharing a key"):
         write_run_tables(tmp_path, pd.concat([frame, frame.iloc[[0]]]))
 
 
