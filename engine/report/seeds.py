@@ -47,29 +47,30 @@ def spread_rows(seeds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figure(values: pd.DataFrame, spread: pd.DataFrame, model: str, side: str, pair: str, k: int):
-    fig = figure(6.4, 4.2)
-    ax = fig.add_subplot()
-    ax.axhline(0.0, color="black", linewidth=0.8)
+    """One panel per quantity (each on its own scale): the mean over seeds, its ± sd band, each seed a dot."""
+    shown = [q for q in QUANTITIES if (spread["quantity"] == q).any()]
+    fig = figure(4.2 * len(shown) + 1.0, 3.8)
+    axes = fig.subplots(1, len(shown), squeeze=False)[0]
     n_seeds = int(spread["n_seeds"].max())
-    for quantity, (metric, label) in QUANTITIES.items():
+    layers = sorted(spread["layer"].unique())
+    for ax, quantity in zip(axes, shown, strict=True):
+        metric, label = QUANTITIES[quantity]
         line = spread[spread["quantity"] == quantity].sort_values("layer")
-        if line.empty:
-            continue
         color = by_name(metric).color
         ax.plot(line["layer"], line["mean"], linewidth=2.0, marker="o", markersize=4, color=color,
-                label=f"{label}: mean of {n_seeds} seeds")
+                label=f"mean of {n_seeds} seeds")
         ax.fill_between(line["layer"], line["mean"] - line["sd"], line["mean"] + line["sd"], color=color,
-                        alpha=0.2, linewidth=0, label=f"{label}: ± sd over seeds")
+                        alpha=0.2, linewidth=0, label="± sd over seeds")
         dots = values[values["quantity"] == quantity]
-        ax.scatter(dots["layer"], dots["y"], s=8, color=color, alpha=0.5, linewidths=0)
-    layers = sorted(spread["layer"].unique())
-    ax.set_xticks(layers if len(layers) <= 25 else layers[:: math.ceil(len(layers) / 25)])
-    ax.set_xlabel("layer")
-    ax.set_ylabel("share of clusters")
-    ax.set_title(f"{model} ({side}) · {pair} · K={k}: spread over k-means seeds", fontsize=10)
-    ax.grid(alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=1, fontsize=8, frameon=False,
-               title="dots: each seed", title_fontsize=8)
+        ax.scatter(dots["layer"], dots["y"], s=9, color=color, alpha=0.55, linewidths=0, label="each seed")
+        if quantity == "calign_excess":
+            ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_xticks(layers if len(layers) <= 25 else layers[:: math.ceil(len(layers) / 25)])
+        ax.set_xlabel("layer")
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False)
+    fig.suptitle(f"{model} ({side}) · {pair} · K={k}: spread over {n_seeds} k-means seeds", fontsize=10)
     return fig
 
 
