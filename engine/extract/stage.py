@@ -23,6 +23,7 @@ from engine.errors import ConfigError, StoreError
 from engine.extract.forward import aggregate, gather_indices, hidden_states
 from engine.extract.models import LoadedModel
 from engine.extract.plan import LanguagePlan, make_batches, plan_language, plan_sentences
+from engine.extract.words import word_mode
 from engine.extract.writer import ShardWriter
 from engine.store import layout
 from engine.store.artefacts import MISSING, WORDS, is_complete, read_words
@@ -146,6 +147,7 @@ def _group_attrs(loaded: LoadedModel, group: GroupSpec, layers: list[int], compu
         "layers": layers,
         "hidden_size": loaded.hidden_size,
         "aggregation": group.extract.aggregation,
+        "word_mapping": word_mode(loaded.tokenizer),  # engine.extract.words: word_ids() or text offsets
         "long_sentences": group.extract.long_sentences,
         "compute_dtype": _dtype_name(compute_dtype),
         "storage_dtype": "float16",

