@@ -302,14 +302,19 @@ def material_list() -> None:
 
 @material_app.command("prepare")
 def material_prepare(
-    names: Annotated[list[str] | None, typer.Argument(help="Material names (default: all).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Material names (default: all whose package is "
+                                                           "installed).")] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if prepared.")] = False,
 ) -> None:
     """Convert embedded material into standard Hugging Face folders (once; cached in BABELSCOPE_HOME)."""
-    from engine.material import MATERIAL_NAMES, prepare_material
+    from engine.material import MATERIAL_NAMES, missing_package, prepare_material
 
     try:
         for name in names or list(MATERIAL_NAMES):
+            install = missing_package(name) if not names else None
+            if install:
+                typer.echo(f"{name}: skipped, its package is not installed ({install})")
+                continue
             path = prepare_material(name, force=force)
             typer.echo(f"{name}: {path}")
     except BabelscopeError as exc:

