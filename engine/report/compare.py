@@ -1,4 +1,6 @@
 """Compare two runs (e.g. a pre-trained and a fine-tuned model): Δ = B − A per model, side, layer, pair, metric.
+Beside the deltas, both runs' headline metrics are drawn against relative depth (layer / deepest layer), which
+lines up models of different depth (an encoder of 12 layers and a decoder of 18).
 
 Rows are matched on side, pair, metric, direction and layer, and on the model: the same model names in both
 runs, or the one model of each run, or an explicit ``model_map`` (A's name -> B's). Settings (K, θ) join too
@@ -150,6 +152,56 @@ def _plot(diff: pd.DataFrame, out_dir: Path) -> list[Path]:
     return paths
 
 
+def headline_by_depth(results: pd.DataFrame) -> pd.DataFrame:
+    """Per model × side × K × pair × layer, what the report headlines: CALIGN above chance (eligible-only, the
+    mean of both directions, minus its floor; the value itself without a floor) and COLAP, with the layer's
+    relative depth (layer / the model's deepest measured layer), so models of different depth line up."""
+    from engine.report.chance import excess_rows
+
+    calign = _headline(results[results["metric"] == "calign_eligible"], "calign_eligible")
+    excess = excess_rows(calign)
+    calign = excess.assign(y=excess["excess"]) if len(excess) else calign.assign(y=calign["value"])
+    colap = _headline(results[results["metric"] == "colap"], "colap")
+    parts = [calign.assign(quantity="calign"), colap.assign(quantity="colap", y=colap["value"])]
+    out = pd.concat(parts, ignore_index=True)[["model", "side", "k", "pair", "layer", "quantity", "y"]]
+    deepest = out.groupby("model")["layer"].transform("max").clip(lower=1)
+    return out.assign(depth=out["layer"] / deepest)
+
+
+def _plot_depth(a: pd.DataFrame, b: pd.DataFrame, mapping: Mapping[str, str], out_dir: Path) -> list[Path]:
+    """Both runs' headline metrics against relative depth, one figure per model pair (A solid, B dashed)."""
+    from matplotlib.figure import Figure
+
+    from engine.report.figures import DPI, slug
+
+    rows_a, rows_b = headline_by_depth(a), headline_by_depth(b)
+    paths = []
+    for model_a, model_b in mapping.items():
+        mine_a, mine_b = rows_a[rows_a["model"] == model_a], rows_b[rows_b["model"] == model_b]
+        fig = Figure(figsize=(10.4, 4.2), dpi=DPI, layout="constrained")
+        for i, (quantity, label) in enumerate((("calign", "CALIGN above chance (eligible-only − floor)"),
+                                               ("colap", "COLAP"))):
+            ax = fig.add_subplot(1, 2, i + 1)
+            for (pair, k), line in pd.concat([mine_a.assign(run="A"), mine_b.assign(run="B")]).loc[
+                    lambda f, q=quantity: f["quantity"] == q].groupby(["pair", "k"], sort=True):
+                for run, style, model in (("A", "-", model_a), ("B", "--", model_b)):
+                    part = line[line["run"] == run].sort_values("depth")
+                    if len(part):
+                        ax.plot(part["depth"], part["y"], linestyle=style, marker="o", markersize=3,
+                                label=f"{model} · {pair} · K={k}")
+            if quantity == "calign":
+                ax.axhline(0, color="black", linewidth=0.8)
+            ax.set_xlabel("relative depth (layer / deepest layer)")
+            ax.set_title(label, fontsize=10)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7, frameon=False)
+        fig.suptitle(f"{model_a} (A, solid) and {model_b} (B, dashed) by relative depth", fontsize=11)
+        path = out_dir / f"depth_{slug(model_a, model_b)}.png"
+        fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+        paths.append(path)
+    return paths
+
+
 def write_compare(run_a: str | Path, run_b: str | Path, out_dir: str | Path, *,
                   model_map: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, Path | list[Path]]]:
     """:func:`compare`, then write ``compare.csv``, ``compare.parquet``, ``compare_summary.csv`` and plots
@@ -162,6 +214,7 @@ def write_compare(run_a: str | Path, run_b: str | Path, out_dir: str | Path, *,
     diff.to_csv(files["csv"], index=False)
     diff.to_parquet(files["parquet"], index=False)
     compare_summary(diff).to_csv(files["summary"], index=False)
-    files["plots"] = _plot(diff, out)
+    a, b = (first_seed_rows(read_results(run)) for run in (run_a, run_b))
+    files["plots"] = _plot(diff, out) + _plot_depth(a, b, _model_map(a, b, model_map), out)
     log.info("comparison written to %s (%d rows, %d matched)", out, len(diff), int(np.isfinite(diff["delta"]).sum()))
     return diff, files

@@ -71,7 +71,7 @@ def test_write_compare_and_cli(runs, tmp_path):
     a, b = runs
     diff, files = write_compare(a, b, tmp_path / "out")
     assert pd.read_csv(files["csv"]).shape == diff.shape
-    assert [p.name for p in files["plots"]] == ["compare_mbert_mbert-ft_encoder_k8.png"]
+    assert [p.name for p in files["plots"]] == ["compare_mbert_mbert-ft_encoder_k8.png", "depth_mbert_mbert-ft.png"]
     result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "cli")])
     assert result.exit_code == 0, result.output
     assert "mbert -> mbert-ft encoder K=8 en-de colap joint: mean delta +0.140 over 5 layers, largest +0.300 at " \
@@ -88,3 +88,24 @@ def test_report_cli_rerenders(runs):
     result = CliRunner().invoke(app, ["report", str(a)])
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith(f"report: {a / 'report.html'}") and (a / "plots").is_dir()
+
+
+def test_models_of_different_depth_line_up_by_relative_depth(tmp_path):
+    """An encoder of 12 layers and a decoder of 18: both end at depth 1; the headline values are the excess over
+    the floor (CALIGN) and the value (COLAP)."""
+    from engine.report.compare import headline_by_depth
+
+    encoder = results_frame(models=("enc",), layers=list(range(13)))
+    decoder = results_frame(models=("dec",), layers=list(range(19)))
+    both = headline_by_depth(pd.concat([encoder, decoder], ignore_index=True))
+    assert both.groupby("model")["depth"].max().to_dict() == {"dec": 1.0, "enc": 1.0}
+    assert both.groupby("model")["layer"].nunique().to_dict() == {"dec": 19, "enc": 13}
+    row = both[(both["model"] == "enc") & (both["quantity"] == "calign") & (both["layer"] == 6)
+               & (both["pair"] == "en-de")].iloc[0]
+    source = encoder[(encoder["metric"] == "calign_eligible") & (encoder["direction"] == "mean")
+                     & (encoder["layer"] == 6) & (encoder["pair"] == "en-de")].iloc[0]
+    assert row["y"] == pytest.approx(source["value"] - source["baseline_mean"]) and row["depth"] == 0.5
+    write_run_tables(tmp_path / "enc", encoder)
+    write_run_tables(tmp_path / "dec", decoder)
+    _, files = write_compare(tmp_path / "enc", tmp_path / "dec", tmp_path / "out")
+    assert "depth_enc_dec.png" in [p.name for p in files["plots"]]
