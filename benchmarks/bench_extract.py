@@ -44,11 +44,12 @@ def _bare_forward(loaded, config, sentences, dtype) -> float:
     import torch
 
     from engine.extract.forward import pad_batch
+    from engine.extract.memory import batch_tokens_for
     from engine.extract.plan import make_batches, plan_sentences
 
     plans = plan_sentences(loaded.tokenizer, sentences, 0, loaded.max_tokens, "window")
-    batches = make_batches([s for p in plans for s in p.segments], config.extract.batch_tokens_on("cpu"),
-                           config.extract.max_batch_size)
+    budget = batch_tokens_for(config.extract.batch_tokens, loaded, list(range(13)), torch.device("cpu"), 4)
+    batches = make_batches([s for p in plans for s in p.segments], budget, config.extract.max_batch_size)
     pad = loaded.tokenizer.pad_token_id
     start = time.perf_counter()
     with torch.inference_mode(), torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):

@@ -130,6 +130,7 @@ def extraction(model: str, corpus: dict[str, Any], device: str, tmp: Path) -> di
 
     from engine.config import validate_config
     from engine.device import resolve_compute_dtype
+    from engine.extract.memory import batch_tokens_for
     from engine.extract.models import load_model
     from engine.extract.plan import make_batches, plan_sentences
 
@@ -144,8 +145,9 @@ def extraction(model: str, corpus: dict[str, Any], device: str, tmp: Path) -> di
     sentences = load_corpus(config.corpus).words("en")
     words = sum(map(len, sentences))
     plans = plan_sentences(loaded.tokenizer, sentences, 0, loaded.max_tokens, "window")
-    batches = make_batches([s for p in plans for s in p.segments], config.extract.batch_tokens_on(device),
-                           config.extract.max_batch_size)
+    budget = batch_tokens_for(config.extract.batch_tokens, loaded, list(range(loaded.n_layers["encoder"] + 1)),
+                              torch.device(device), 4 if dtype == torch.float32 else 2)
+    batches = make_batches([s for p in plans for s in p.segments], budget, config.extract.max_batch_size)
 
     def forward() -> None:
         from engine.extract.forward import pad_batch

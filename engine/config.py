@@ -78,7 +78,8 @@ class ExtractSpec(_Section):
     aggregation: Aggregation = "last"  # subword -> word; the reference uses the last subword
     dtype: ComputeDtype = "auto"  # compute dtype; auto = float32 on CPU, bfloat16 on CUDA. Storage is float16.
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    batch_tokens: int | None = Field(None, ge=16)  # padded tokens per batch; None: see batch_tokens_on()
+    batch_tokens: int | None = Field(None, ge=16)  # padded tokens per batch; None: by device and free memory
+    # (engine.extract.memory.batch_tokens_for)
     max_batch_size: int = Field(128, ge=1)
     long_sentences: Literal["window", "skip"] = "window"  # sentences over the model's maximum length
     decoder_sources: dict[str, str] = Field(default_factory=dict)  # target lang -> lang fed to the encoder
@@ -92,13 +93,6 @@ class ExtractSpec(_Section):
                 raise ValueError("must list at least one layer or be 'all'")
             return sorted(set(value))
         return value
-
-    def batch_tokens_on(self, device_type: str) -> int:
-        """Padded tokens per batch: as set, else 2048 on CPU (cache-sized: a bare me5-small forward pass ran
-        1.3-1.45x the words/s of 8192 batches on 1 and 2 threads on our benchmark machine) and 8192 on CUDA."""
-        if self.batch_tokens is not None:
-            return self.batch_tokens
-        return 8192 if device_type == "cuda" else 2048
 
     def semantic(self) -> dict[str, Any]:
         """Settings that change the stored vectors (device, batching and queues do not)."""

@@ -105,10 +105,22 @@ def test_shipped_configs_validate():
         load_config(path)
 
 
-def test_batch_tokens_default_depends_on_the_device():
+def test_batch_tokens_default_depends_on_the_device_and_its_free_memory():
+    import torch
+
     from engine.config import ExtractSpec
+    from engine.extract.memory import batch_tokens_for, cuda_batch_tokens
 
     assert ExtractSpec().batch_tokens is None
-    assert ExtractSpec().batch_tokens_on("cpu") == 2048
-    assert ExtractSpec().batch_tokens_on("cuda") == 8192
-    assert ExtractSpec(batch_tokens=512).batch_tokens_on("cuda") == 512
+    assert batch_tokens_for(None, None, [0], torch.device("cpu"), 4) == 2048
+    assert batch_tokens_for(512, None, [0], torch.device("cuda"), 2) == 512
+    gib = 2**30
+    # me5-small (13 states of 384, MLP 1536, 12 heads) in bfloat16 on 70 GiB free: the upper clamp
+    assert cuda_batch_tokens(70 * gib, hidden=384, intermediate=1536, heads=12, states=13, dtype_bytes=2) == 65536
+    # an 8B decoder (33 states of 4096, MLP 14336, 32 heads) in bfloat16 with 20 GiB free beside its weights:
+    # 426 kB a token
+    eight_b = cuda_batch_tokens(20 * gib, hidden=4096, intermediate=14336, heads=32, states=33, dtype_bytes=2)
+    assert 2 * (4096 * 37 + 2 * 14336) + 4 * 32 * 512 == 425_984
+    assert eight_b == 10 * gib // 425_984 == 25_206
+    assert cuda_batch_tokens(2 * gib, hidden=4096, intermediate=14336, heads=32, states=33, dtype_bytes=2) == 2520
+    assert cuda_batch_tokens(10**6, hidden=4096, intermediate=14336, heads=32, states=33, dtype_bytes=2) == 1024

@@ -21,6 +21,7 @@ from engine import __version__
 from engine.config import Config, ExtractSpec, ModelSpec, StoreSpec, content_hash
 from engine.errors import ConfigError, StoreError
 from engine.extract.forward import aggregate, gather_indices, hidden_states
+from engine.extract.memory import batch_tokens_for
 from engine.extract.models import LoadedModel
 from engine.extract.plan import LanguagePlan, make_batches, plan_language, plan_sentences
 from engine.extract.words import word_mode
@@ -356,6 +357,7 @@ def _run_shards(loaded: LoadedModel, job: ExtractionJob, group: GroupSpec, sente
     writer = ShardWriter(job.arrays, job.done, shard_rows, plan.n_rows, spec.queue_size)
     bar = tqdm(total=total_rows, desc=label, unit="word", unit_scale=True, disable=not progress, leave=False)
     autocast = (torch.autocast(device.type, dtype=compute_dtype) if compute_dtype != torch.float32 else None)
+    budget = batch_tokens_for(spec.batch_tokens, loaded, layers, device, 4 if autocast is None else 2)
     computed = 0
     try:
         for shard in todo:
@@ -367,7 +369,7 @@ def _run_shards(loaded: LoadedModel, job: ExtractionJob, group: GroupSpec, sente
                                             None if sources is None else sources[first:last])
             segments = [seg for sp in sentence_plans for seg in sp.segments]
             kept = {first + i: sp.kept for i, sp in enumerate(sentence_plans)}
-            for batch in make_batches(segments, spec.batch_tokens_on(device.type), spec.max_batch_size):
+            for batch in make_batches(segments, budget, spec.max_batch_size):
                 row_of, rows, n_slots_so_far = [], [], 0
                 for seg in batch:  # word position -> output slot; slot -> shard-local row
                     positions = kept[seg.sentence]
