@@ -32,6 +32,14 @@ class ModelSpec(_Section):
     name: str = Field(min_length=1)
     label: str | None = None  # key under which the model is stored; default derived from ``name``
     revision: str | None = None  # hub revision (branch, tag or commit) when loading by id
+    # dtype the weights are loaded in: float32 (as stored on disk in float32; the compute dtype then runs under
+    # autocast), or bfloat16 / float16, which halves the weights' memory (a 7-8B decoder: ~16 GB instead of 32)
+    weights_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+
+    def identity(self) -> dict[str, Any]:
+        """What of the spec makes its vectors what they are (hashed into extraction keys); settings at their
+        defaults that came after the first stores are left out, so those stores' keys stay valid."""
+        return self.model_dump(mode="json", exclude={"weights_dtype"} if self.weights_dtype == "float32" else None)
 
     @property
     def key(self) -> str:

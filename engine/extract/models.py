@@ -218,7 +218,8 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
 
         extra = {"add_pooling_layer": False} if config.model_type in _POOLER_TYPES else {}
         with _quiet_transformers():  # the load report would flag the unused pooler weights
-            model = _load_pretrained(AutoModel, source, spec, config=config, **extra)
+            model = _load_pretrained(AutoModel, source, spec, config=config,
+                                     dtype=getattr(torch, spec.weights_dtype), **extra)
         model.eval().to(device)
         if torch.device(device).type == "cpu":  # float32 CPU inference on oneDNN where it is usable
             log.debug("%s: %d Linear layers on oneDNN", spec.name, onednn_linears(model))
@@ -231,6 +232,7 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
         "model_type": config.model_type,
         "revision": spec.revision or getattr(config, "_commit_hash", None),
         "fingerprint": _fingerprint(source),
+        "weights_dtype": spec.weights_dtype,
         "transformers": __import__("transformers").__version__,
     }
     loaded = LoadedModel(

@@ -119,7 +119,7 @@ def _extract_hash(loaded: LoadedModel, group: GroupSpec, layers: list[int], comp
     from the model's config alone, no tokenizer."""
     store = group.store
     return content_hash({
-        "model": loaded.spec.model_dump(mode="json"),
+        "model": loaded.spec.identity(),
         "model_source": loaded.base_attrs.get("model_source"),
         "fingerprint": loaded.base_attrs.get("fingerprint"),
         "side": group.side,

@@ -49,7 +49,7 @@ def _extraction(config: Config, corpus_hash: str, plans: dict[tuple[str, str, st
     per_task = config.run.extract_shards_per_task
     for group in group_specs(config):
         spec, side, lang = group.model, group.side, group.lang
-        base = content_hash({"stage": "extract", "model": spec.model_dump(mode="json"), "corpus": corpus_hash,
+        base = content_hash({"stage": "extract", "model": spec.identity(), "corpus": corpus_hash,
                              "extract": config.extract.semantic(), "layers": config.extract.layers,
                              "lang": lang, "store": str(config.store.path),
                              "sources": config.extract.decoder_sources,

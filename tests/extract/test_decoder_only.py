@@ -129,3 +129,25 @@ def test_a_causal_model_runs_end_to_end(tiny_models, bible_links, tmp_path):
     results = read_results(summary.run_dir)
     assert sorted(results["layer"].unique()) == [0, 1, 2] and set(results["model"]) == {"tiny-gemma"}
     assert results["value"].between(0, 1).all()
+
+
+def test_weights_in_bfloat16_halve_the_model_and_stay_close(tiny_models, tmp_path):
+    from engine.config import ModelSpec
+    from engine.extract.models import load_model
+    from engine.store import layout, open_store
+
+    spec = ModelSpec(name=str(tiny_models["llama"]), label="tiny", weights_dtype="bfloat16")
+    loaded = load_model(spec, torch.device("cpu"))
+    assert next(loaded.model.parameters()).dtype == torch.bfloat16
+    assert "weights_dtype" in spec.identity() and "weights_dtype" not in ModelSpec(name="x").identity()
+    files = write_corpus(tmp_path)
+    full, half = tmp_path / "full.zarr", tmp_path / "half.zarr"
+    run_extraction(make_config(tiny_models["llama"], files, full), progress=False)
+    config = make_config(tiny_models["llama"], files, half)
+    config = config.model_copy(update={"models": [spec]})
+    run_extraction(config, progress=False)
+    group = open_store(half)[layout.activations_path("tiny", "encoder", "en")]
+    assert group.attrs["weights_dtype"] == "bfloat16"
+    a, b = stored_vectors(full, "encoder", "en", [1, 2]), stored_vectors(half, "encoder", "en", [1, 2])
+    for key, value in a.items():
+        np.testing.assert_allclose(b[key], value, rtol=0.05, atol=0.05 * float(np.abs(value).max()), err_msg=str(key))

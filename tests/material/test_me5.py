@@ -211,13 +211,14 @@ def test_translations_are_closer_than_unrelated_pairs(me5_home, loaded):
 def test_unknown_material_name():
     with pytest.raises(ModelUnavailableError) as err:
         prepare_material("bert-tiny")
-    assert str(err.value) == "name of prepare_material must be one of me5-small; got 'bert-tiny'"
+    assert str(err.value) == "name of prepare_material must be one of me5-small, gemma-3-270m; got 'bert-tiny'"
     assert resolve_material_model("bert-base-multilingual-cased") is None
-    assert MATERIAL_NAMES == ("me5-small",)
+    assert MATERIAL_NAMES == ("me5-small", "gemma-3-270m")
 
 
 def test_list_material_on_empty_home(tmp_path):
-    (item,) = list_material(tmp_path)
+    item, gemma = list_material(tmp_path)
+    assert gemma["name"] == "gemma-3-270m" and gemma["prepared"] is False
     assert item["name"] == "me5-small" and item["description"]
     assert item["prepared"] is False and item["path"] == tmp_path / "models" / "me5-small"
     assert not item["path"].exists()
