@@ -9,6 +9,8 @@ Same model (me5-small, all 13 layers), same sentences, same machine, one run:
   floats (a literal re-implementation of the released extraction's approach, on stock torch), timed on a
   subset.
 Memory: peak RSS of the extraction stage in a child process at 1x and 4x the corpus.
+Decoder-only: gemma-3-270m (all 19 hidden states, float32) against its own bare forward pass, when its extra
+is installed.
 """
 
 from __future__ import annotations
@@ -99,17 +101,46 @@ def _child_peak_rss(verses: int) -> float:
         return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
+def _decoder_row(name: str, verses: int, repeats: int, folder: Path) -> dict | None:
+    """The same measurement on a decoder-only material model (float32, all its layers): babelscope's words/s and
+    its ratio to the bare forward pass; None when its extra is not installed."""
+    import torch
+
+    from engine.config import validate_config
+    from engine.extract.models import load_model
+    from engine.material import missing_package
+
+    if missing_package(name):
+        log.info("%s row skipped: %s", name, missing_package(name))
+        return None
+    config = validate_config({"models": [{"name": name}], "corpus": {"source": "bible", "languages": ["en"],
+                                                                     "count": verses},
+                              "extract": {"dtype": "float32", "device": "cpu"}, "store": {"path": str(folder)}})
+    loaded = load_model(config.models[0], torch.device("cpu"))
+    sentences = bible_sentences("en", verses)
+    words = sum(map(len, sentences))
+    t_bare = t_ours = float("inf")
+    for _ in range(repeats):
+        t_bare = min(t_bare, _bare_forward(loaded, config, sentences, torch.float32))
+        t_ours = min(t_ours, extract_fresh(loaded, config))
+    return {"dtype": "float32", "model": name, "words": words, "bare_words_s": words / t_bare,
+            "babelscope_words_s": words / t_ours, "ratio_to_ceiling": t_bare / t_ours}
+
+
 def _arguments(parser) -> None:
     parser.add_argument("--verses", type=int, default=400)
     parser.add_argument("--reference-verses", type=int, default=40)
     parser.add_argument("--bf16-verses", type=int, default=60, help="bfloat16 is slow on CPUs without bf16 units")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--gemma-verses", type=int, default=100, help="verses of the gemma-3-270m row (its "
+                        "extra installed), 0: none")
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(__doc__, _arguments, argv)
     if args.smoke:
         args.verses, args.reference_verses, args.bf16_verses, args.repeats = 12, 3, 4, 1
+        args.gemma_verses = min(args.gemma_verses, 3)
 
     import torch
 
@@ -136,6 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
                          "bare_words_s": words / t_bare, "babelscope_words_s": words / t_ours,
                          "ratio_to_ceiling": t_bare / t_ours, "ratio_to_stock_forward": t_stock / t_ours})
         t_ref, _ = best_of(1, lambda: _reference_way(loaded, ref_sentences, Path(tmp) / "ref.jsonl"))
+        gemma = _decoder_row("gemma-3-270m", args.gemma_verses, args.repeats, Path(tmp) / "gemma.zarr") \
+            if args.gemma_verses else None
     reference_rate = ref_words / t_ref
     for row in rows:
         row["reference_words_s"] = reference_rate
@@ -145,6 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
            "peak_rss_mib_4x": _child_peak_rss(4 * small)}
     rss["growth"] = rss["peak_rss_mib_4x"] / rss["peak_rss_mib_1x"]
     payload = {"smoke": args.smoke, "layers": 13, "model": "me5-small", "rows": rows, "memory": rss,
+               "decoder_only": [gemma] if gemma else [],
                "goals": {"ratio_to_ceiling": ">= 0.85", "speedup_fp32": ">= 7.5", "speedup_bf16": ">= 12",
                          "rss_growth": "<= 1.1"}}
     path = write_result("extract", payload, args.out)
@@ -152,6 +186,8 @@ def main(argv: list[str] | None = None) -> dict:
                                 "ratio_to_ceiling", "ratio_to_stock_forward", "reference_words_s",
                                 "speedup_over_reference"]))
     print(markdown_table([rss], list(rss)))
+    if gemma:
+        print(markdown_table([gemma], list(gemma)))
     print(f"results: {path}")
     return payload
 
