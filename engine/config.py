@@ -35,11 +35,15 @@ class ModelSpec(_Section):
     # dtype the weights are loaded in: float32 (as stored on disk in float32; the compute dtype then runs under
     # autocast), or bfloat16 / float16, which halves the weights' memory (a 7-8B decoder: ~16 GB instead of 32)
     weights_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    # auto | balanced: one model spread over the node's GPUs by accelerate (a model larger than one GPU), its
+    # input on the first; the run is then in process (run.scheduler: sync). None: the whole model on the device
+    device_map: Literal["auto", "balanced"] | None = None
 
     def identity(self) -> dict[str, Any]:
-        """What of the spec makes its vectors what they are (hashed into extraction keys); settings at their
-        defaults that came after the first stores are left out, so those stores' keys stay valid."""
-        return self.model_dump(mode="json", exclude={"weights_dtype"} if self.weights_dtype == "float32" else None)
+        """What of the spec makes its vectors what they are (hashed into extraction keys): placement aside, and
+        settings at their defaults that came after the first stores left out, so those stores' keys stay valid."""
+        exclude = {"device_map"} | ({"weights_dtype"} if self.weights_dtype == "float32" else set())
+        return self.model_dump(mode="json", exclude=exclude)
 
     @property
     def key(self) -> str:
@@ -381,6 +385,10 @@ class Config(_Section):
             for lang in (target, source):
                 if lang not in langs:
                     raise ValueError(f"extract.decoder_sources names language {lang!r}, not in corpus {langs}")
+        spread = [m.key for m in self.models if m.device_map is not None]
+        if spread and self.run.scheduler != "sync":
+            raise ValueError(f"models {spread} are spread over the node's GPUs (device_map), which one process "
+                             f"drives: set run.scheduler: sync (got {self.run.scheduler!r})")
         return self
 
     def config_hash(self) -> str:

@@ -173,10 +173,12 @@ def aggregate(
         counts.index_add_(0, slots, torch.ones_like(slots, dtype=torch.float32))
     for li, layer in enumerate(layers):
         flat = states[layer].reshape(-1, hidden)
+        # a model spread over GPUs (device_map) leaves each state on its layer's GPU: move only the picked rows
+        picked = flat.index_select(0, tokens.to(flat.device)).to(out.device)
         if aggregation == "mean":
-            acc = torch.zeros((n_slots, hidden), dtype=torch.float32, device=flat.device)
-            acc.index_add_(0, slots, flat.index_select(0, tokens).float())
+            acc = torch.zeros((n_slots, hidden), dtype=torch.float32, device=out.device)
+            acc.index_add_(0, slots, picked.float())
             out[li] = (acc / counts[:, None]).to(torch.float16)
         else:  # tokens are ordered by slot (see gather_indices)
-            out[li].copy_(flat.index_select(0, tokens))
+            out[li].copy_(picked)
     return out

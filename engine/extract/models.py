@@ -217,10 +217,17 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
         from engine.gemm import onednn_linears
 
         extra = {"add_pooling_layer": False} if config.model_type in _POOLER_TYPES else {}
+        if spec.device_map is not None:
+            extra["device_map"] = spec.device_map  # accelerate places the layers; inputs go to the first device
         with _quiet_transformers():  # the load report would flag the unused pooler weights
             model = _load_pretrained(AutoModel, source, spec, config=config,
                                      dtype=getattr(torch, spec.weights_dtype), **extra)
-        model.eval().to(device)
+        model.eval()
+        if spec.device_map is None:
+            model.to(device)
+        else:
+            log.info("%s spread over %s by accelerate (device_map %s)", spec.name,
+                     sorted({str(d) for d in getattr(model, "hf_device_map", {}).values()}), spec.device_map)
         if torch.device(device).type == "cpu":  # float32 CPU inference on oneDNN where it is usable
             log.debug("%s: %d Linear layers on oneDNN", spec.name, onednn_linears(model))
     encdec = bool(getattr(config, "is_encoder_decoder", False))

@@ -151,3 +151,29 @@ def test_weights_in_bfloat16_halve_the_model_and_stay_close(tiny_models, tmp_pat
     a, b = stored_vectors(full, "encoder", "en", [1, 2]), stored_vectors(half, "encoder", "en", [1, 2])
     for key, value in a.items():
         np.testing.assert_allclose(b[key], value, rtol=0.05, atol=0.05 * float(np.abs(value).max()), err_msg=str(key))
+
+
+def test_a_model_placed_by_accelerate_gives_the_same_vectors(tiny_models, tmp_path):
+    """device_map: the model is loaded through accelerate's placement (without GPUs it keeps every layer on
+    the CPU, so only the load and gather path runs here, not a split); the vectors are those of the model moved
+    whole. Such a run must be in process."""
+    from engine.config import ModelSpec, validate_config
+    from engine.errors import ConfigError
+    from engine.extract.models import load_model
+
+    spec = ModelSpec(name=str(tiny_models["qwen2"]), label="tiny", device_map="auto")
+    loaded = load_model(spec, torch.device("cpu"))
+    assert next(loaded.model.parameters()).device.type == "cpu"
+    assert spec.identity() == ModelSpec(name=str(tiny_models["qwen2"]), label="tiny").identity()  # not content
+    files = write_corpus(tmp_path)
+    whole, placed = tmp_path / "whole.zarr", tmp_path / "placed.zarr"
+    run_extraction(make_config(tiny_models["qwen2"], files, whole), progress=False)
+    config = make_config(tiny_models["qwen2"], files, placed).model_copy(update={"models": [spec]})
+    run_extraction(config, progress=False)
+    a, b = stored_vectors(whole, "encoder", "de", [0, 1, 2]), stored_vectors(placed, "encoder", "de", [0, 1, 2])
+    assert a.keys() == b.keys() and all(np.array_equal(a[key], b[key]) for key in a)
+    data = config.model_dump(mode="json")
+    data["run"]["scheduler"] = "local"
+    with pytest.raises(ConfigError, match=r"spread over the node's GPUs \(device_map\), which one process drives: "
+                                          r"set run.scheduler: sync \(got 'local'\)"):
+        validate_config(data)
