@@ -38,7 +38,7 @@ from engine.store.core import read_strings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["fit_reference", "reference_tokens", "write_reference_clusters", "reference_file_name"]
+__all__ = ["fit_reference", "reference_file_path", "reference_tokens", "write_reference_clusters"]
 
 SEP = "|||"
 DROPPED = 1  # the released script fits P[:-1]
@@ -113,9 +113,14 @@ def reference_tokens(root: Any, *, model: str, side: str, langs: list[str], sele
     return tokens
 
 
-def reference_file_name(k: int) -> str:
-    """The released script's file name for K clusters."""
-    return f"clusters-{k}.txt"
+def reference_file_path(model: str, side: str, layer: int, space: str, k: int, extra_seed: int | None = None
+                        ) -> Path:
+    """Where in a run folder the reference mode writes a clustering's file: ``clusters/{model}/{side}/layer_{i}/
+    {space}[/seed{s}]/clusters-{K}.txt`` (the released script's file name)."""
+    folder = Path("clusters", model, side, layout.layer_name(layer), space)
+    if extra_seed is not None:
+        folder = folder / f"seed{extra_seed}"
+    return folder / f"clusters-{k}.txt"
 
 
 def write_reference_clusters(root: Any, path: str | Path, *, model: str, side: str, layer: int,

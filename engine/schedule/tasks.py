@@ -149,7 +149,7 @@ def task_cluster(ctx: TaskContext, spec: Any, model: str, side: str, layer: int,
     """k-means of one model × side × layer × space into the store (``spec``: the config's ``cluster`` section;
     ``extra_seed``: a further seed of the seed spread, None for the first). In the reference mode the released
     script's cluster file is written too, under ``{run.dir}/clusters/``."""
-    from engine.cluster.reference import DROPPED
+    from engine.cluster.reference import DROPPED, reference_file_path
     from engine.cluster.stage import cluster_space, fit_options, space_size
 
     release_worker_model()
@@ -157,7 +157,7 @@ def task_cluster(ctx: TaskContext, spec: Any, model: str, side: str, layer: int,
     where = layout.cluster_space(langs, selection)
     name = layout.clusters_path(model, side, layer, where, k, extra_seed)
     reference = spec.mode == "reference"
-    export = ctx.run_dir / reference_export_path(model, side, layer, where, k, extra_seed) if reference else None
+    export = ctx.run_dir / reference_file_path(model, side, layer, where, k, extra_seed) if reference else None
 
     def compute() -> Payload:
         n = space_size(root, model=model, side=side, layer=layer, langs=list(langs), selection=selection)
@@ -184,16 +184,6 @@ def task_cluster(ctx: TaskContext, spec: Any, model: str, side: str, layer: int,
     return _run(ctx, "cluster", key, lambda held: bool(held.get("skipped")) or (
         is_complete(root, name) and root[name].attrs.get("cache_key") == key
         and (export is None or export.is_file())), compute)
-
-
-def reference_export_path(model: str, side: str, layer: int, space: str, k: int, extra_seed: int | None) -> Path:
-    """Where in the run folder the reference mode writes a clustering's cluster file (the released script's name)."""
-    from engine.cluster.reference import reference_file_name
-
-    folder = Path("clusters", model, side, layout.layer_name(layer), space)
-    if extra_seed is not None:
-        folder = folder / f"seed{extra_seed}"
-    return folder / reference_file_name(k)
 
 
 def task_metrics(ctx: TaskContext, spec: Any, metrics: list[str], cluster_seed: int, unit: Any, key: str,
