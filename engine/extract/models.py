@@ -17,6 +17,15 @@ from engine.material import MATERIAL_NAMES
 
 log = logging.getLogger(__name__)
 
+def _dtype_argument() -> str:
+    """``from_pretrained``'s dtype keyword: ``dtype`` from transformers 4.56, ``torch_dtype`` before."""
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("transformers").split(".")[:2])
+    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+
+
+_DTYPE_ARGUMENT = _dtype_argument()
 # encoders whose AutoModel adds a pooler head that word vectors never use
 _POOLER_TYPES = ("bert", "roberta", "xlm-roberta", "camembert")
 
@@ -221,7 +230,7 @@ def load_model(spec: ModelSpec, device: Any, *, weights: bool = True) -> LoadedM
             extra["device_map"] = spec.device_map  # accelerate places the layers; inputs go to the first device
         with _quiet_transformers():  # the load report would flag the unused pooler weights
             model = _load_pretrained(AutoModel, source, spec, config=config,
-                                     dtype=getattr(torch, spec.weights_dtype), **extra)
+                                     **{_DTYPE_ARGUMENT: getattr(torch, spec.weights_dtype)}, **extra)
         model.eval()
         if spec.device_map is None:
             model.to(device)
