@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import ConfigError, param_message
-from engine.material.tiny_causal import CAUSAL_KINDS, save_causal
+from engine.material.tiny_causal import CAUSAL_KINDS, causal_model, causal_tokenizer
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -214,14 +214,12 @@ def build_tiny_model(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if kind in CAUSAL_KINDS:
-        save_causal(kind, folder, _default_texts() if texts is None else tuple(texts), seed, hidden, layers)
-        logger.info("built tiny %s (hidden %d, %d layers, seed %d) in %s in %.2fs", kind, hidden, layers, seed,
-                    folder, time.perf_counter() - start)
-        return folder
-    tok = train_tiny_tokenizer(texts, kind=kind)
+        tok, make = causal_tokenizer(kind, _default_texts() if texts is None else tuple(texts)), causal_model
+    else:
+        tok, make = train_tiny_tokenizer(texts, kind=kind), _model
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = _model(kind, tok, hidden, layers)
+        model = make(kind, tok, hidden, layers)
     model.eval()
     model.save_pretrained(folder)
     tok.save_pretrained(folder)

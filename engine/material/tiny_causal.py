@@ -14,7 +14,6 @@ taps of causal models; they carry no meaning.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -90,16 +89,3 @@ def causal_model(kind: str, tok: PreTrainedTokenizerFast, hidden: int, layers: i
                               query_pre_attn_scalar=hidden // 4, layer_types=["sliding_attention", "full_attention"]
                               * (layers // 2) + ["sliding_attention"] * (layers % 2))
     return Gemma3TextModel(config)
-
-
-def save_causal(kind: str, folder: Path, texts: tuple[str, ...], seed: int, hidden: int, layers: int) -> None:
-    """Build and save ``kind``'s tiny model and tokenizer into ``folder``."""
-    import torch
-
-    tok = causal_tokenizer(kind, texts)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = causal_model(kind, tok, hidden, layers)
-    model.eval()
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
