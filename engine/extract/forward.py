@@ -1,7 +1,8 @@
 """Running a model on a batch of segments and gathering one vector per word per requested layer.
 
-Layers follow Hugging Face ``output_hidden_states``: 0 = embeddings, i = output of transformer layer i.
-When the deepest requested layer is below the top, forward hooks capture the states and stop the pass
+Layers follow Hugging Face ``output_hidden_states``: 0 = embeddings, i = output of transformer layer i, the top
+one the model's output (final norm applied). Forward hooks pick each requested layer's word tokens as the pass
+produces it, so only those rows are kept; when the deepest requested layer is below the top the pass stops
 there, so layers above it cost nothing. Encoder–decoder models: the ``encoder`` side runs the encoder
 alone; the ``decoder`` side runs the whole encoder on the source and the decoder teacher-forced on the
 target (decoder input = labels shifted right, as ``labels=`` does), so position i holds the state that
@@ -47,21 +48,21 @@ def find_layer_list(model: Any, side: str, n_layers: int) -> torch.nn.ModuleList
 
 
 @contextmanager
-def _taps(layer_list: torch.nn.ModuleList, layers: list[int], captured: dict[int, torch.Tensor]):
-    """Hooks that store hidden state i in ``captured[i]`` and stop after the deepest requested layer."""
-    deepest = max(layers)
+def _taps(layer_list: torch.nn.ModuleList, layers: list[int], keep: Any, stop: bool):
+    """Hooks that hand hidden state i (0 = what enters the first layer, i = the output of layer i) to
+    ``keep(i, state)`` for each of ``layers``; with ``stop`` the pass ends after the deepest of them."""
+    deepest = max(layers) if layers else -1
     handles = []
 
     def pre_hook(module, args, kwargs):
-        state = args[0] if args else kwargs["hidden_states"]
-        captured[0] = state
-        if deepest == 0:
+        keep(0, args[0] if args else kwargs["hidden_states"])
+        if stop and deepest == 0:
             raise _StopForward
 
     def make_hook(index: int):
         def hook(module, args, output):
-            captured[index] = output[0] if isinstance(output, (tuple, list)) else output
-            if index == deepest:
+            keep(index, output[0] if isinstance(output, (tuple, list)) else output)
+            if stop and index == deepest:
                 raise _StopForward
 
         return hook
@@ -97,9 +98,16 @@ def hidden_states(
     pad_id: int,
     decoder_start_id: int | None,
     device: torch.device,
+    tokens: torch.Tensor,
 ) -> tuple[dict[int, torch.Tensor], int]:
-    """Hidden states ``{layer: [B, T, H]}`` of the requested layers for ``batch``, and the padded width T."""
-    full = max(layers) == n_layers
+    """The rows ``tokens`` (flat indices into the padded ``[B, T]`` batch) of each requested layer's hidden state,
+    ``{layer: [n_tokens, H]}`` on ``device``, and the padded width T.
+
+    Each state is picked as the pass produces it (hooks), so no more than one whole layer is held at a time; a
+    model spread over GPUs (device_map) moves only the picked rows. The top layer is the model's output
+    (``last_hidden_state``: its final norm applied, as ``output_hidden_states`` has it); below it the pass stops
+    after the deepest requested layer.
+    """
     encdec = getattr(model.config, "is_encoder_decoder", False)
     ids, mask = pad_batch([seg.input_ids for seg in batch], pad_id, device)
     kwargs: dict[str, Any] = {}
@@ -113,18 +121,22 @@ def hidden_states(
     else:
         kwargs = {"input_ids": ids, "attention_mask": mask}
         runner = model.get_encoder() if encdec else model
-    if full:
-        out = runner(**kwargs, output_hidden_states=True, return_dict=True)
-        states = out.decoder_hidden_states if side == "decoder" else out.hidden_states
-        return {i: states[i] for i in layers}, ids.shape[1]
-    captured: dict[int, torch.Tensor] = {}
-    layer_list = find_layer_list(model, side, n_layers)
-    with _taps(layer_list, layers, captured):
+    picked: dict[int, torch.Tensor] = {}
+
+    def keep(index: int, state: torch.Tensor) -> None:
+        flat = state.reshape(-1, state.shape[-1])
+        picked[index] = flat.index_select(0, tokens.to(flat.device)).to(device)
+
+    top = n_layers in layers
+    below = [layer for layer in layers if layer < n_layers]
+    with _taps(find_layer_list(model, side, n_layers), below, keep, stop=not top):
         try:
-            runner(**kwargs, return_dict=True)
+            out = runner(**kwargs, return_dict=True)
         except _StopForward:
-            pass
-    return {i: captured[i] for i in layers}, ids.shape[1]
+            out = None
+    if top:
+        keep(n_layers, out.last_hidden_state)
+    return {layer: picked[layer] for layer in layers}, ids.shape[1]
 
 
 def gather_indices(
@@ -161,24 +173,22 @@ def gather_indices(
 
 
 def aggregate(
-    states: dict[int, torch.Tensor], layers: list[int], tokens: torch.Tensor, slots: torch.Tensor, n_slots: int,
-    aggregation: str,
+    picked: dict[int, torch.Tensor], layers: list[int], slots: torch.Tensor, n_slots: int, aggregation: str,
 ) -> torch.Tensor:
-    """Word vectors ``[n_layers, n_slots, H]`` in float16, computed on the states' device."""
-    first = states[layers[0]]
+    """Word vectors ``[n_layers, n_slots, H]`` in float16 from the picked token rows of each layer
+    (:func:`hidden_states` with :func:`gather_indices`' tokens), computed on their device."""
+    first = picked[layers[0]]
     hidden = first.shape[-1]
     out = torch.empty((len(layers), n_slots, hidden), dtype=torch.float16, device=first.device)
     if aggregation == "mean":
         counts = torch.zeros(n_slots, dtype=torch.float32, device=first.device)
         counts.index_add_(0, slots, torch.ones_like(slots, dtype=torch.float32))
     for li, layer in enumerate(layers):
-        flat = states[layer].reshape(-1, hidden)
-        # a model spread over GPUs (device_map) leaves each state on its layer's GPU: move only the picked rows
-        picked = flat.index_select(0, tokens.to(flat.device)).to(out.device)
+        rows = picked[layer]
         if aggregation == "mean":
-            acc = torch.zeros((n_slots, hidden), dtype=torch.float32, device=out.device)
-            acc.index_add_(0, slots, picked.float())
+            acc = torch.zeros((n_slots, hidden), dtype=torch.float32, device=rows.device)
+            acc.index_add_(0, slots, rows.float())
             out[li] = (acc / counts[:, None]).to(torch.float16)
-        else:  # tokens are ordered by slot (see gather_indices)
-            out[li].copy_(picked)
+        else:  # one token per slot, ordered by slot (see gather_indices)
+            out[li].copy_(rows)
     return out

@@ -8,6 +8,7 @@ same arrays. The group's ``complete`` attr is set last.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -385,18 +386,14 @@ def _run_shards(loaded: LoadedModel, job: ExtractionJob, group: GroupSpec, sente
                 if not len(local):
                     continue
                 tokens, slots, n_slots = gather_indices(batch, max(len(s) for s in batch), row_of, spec.aggregation)
+                token_index = torch.from_numpy(tokens).to(device)
                 with torch.inference_mode():
-                    if autocast is not None:
-                        with autocast:
-                            states, width = hidden_states(loaded.model, side, n_layers, layers, batch, pad_id,
-                                                          start_id, device)
-                    else:
-                        states, width = hidden_states(loaded.model, side, n_layers, layers, batch, pad_id,
-                                                      start_id, device)
+                    with autocast if autocast is not None else contextlib.nullcontext():
+                        picked, width = hidden_states(loaded.model, side, n_layers, layers, batch, pad_id, start_id,
+                                                      device, token_index)
                     if width != max(len(s) for s in batch):
                         raise RuntimeError("padded width mismatch")
-                    vectors = aggregate(states, layers, torch.from_numpy(tokens).to(device),
-                                        torch.from_numpy(slots).to(device), n_slots, spec.aggregation)
+                    vectors = aggregate(picked, layers, torch.from_numpy(slots).to(device), n_slots, spec.aggregation)
                     event = None
                     if device.type == "cuda":
                         host = torch.empty(vectors.shape, dtype=vectors.dtype, pin_memory=True)
