@@ -3,9 +3,9 @@ sized from the GPU's free memory after the model is loaded (a 270M model and an 
 batches on the same card).
 
 On CUDA the estimate counts, per token, the activations one forward pass keeps alive in the compute dtype: the
-hidden states of every layer that ``output_hidden_states`` returns (or the requested ones), a few working
-copies of the residual stream, the MLP's up and gate projections, and attention scores of one segment width
-(eager attention materialises them; SDPA kernels need less). Half the free memory is used; the result is
+picked rows of every requested layer (an upper bound: only word tokens are picked), a few working copies of
+the residual stream, the MLP's up and gate projections, and attention scores of one segment width (eager
+attention materialises them; SDPA kernels need less). Half the free memory is used; the result is
 clamped to [1024, 65536] tokens.
 """
 
@@ -43,7 +43,7 @@ def batch_tokens_for(configured: int | None, loaded: Any, layers: list[int], dev
     hidden = loaded.hidden_size
     intermediate = int(getattr(config, "intermediate_size", None) or getattr(config, "d_ff", None) or 4 * hidden)
     heads = int(getattr(config, "num_attention_heads", None) or getattr(config, "num_heads", None) or 1)
-    states = max(loaded.n_layers.values()) + 1 if max(layers) == max(loaded.n_layers.values()) else len(layers)
+    states = len(layers)  # the picked word rows of each requested layer (engine.extract.forward.hidden_states)
     free, _ = torch.cuda.mem_get_info(device)
     tokens = cuda_batch_tokens(free, hidden=hidden, intermediate=intermediate, heads=heads, states=states,
                                dtype_bytes=dtype_bytes)
