@@ -11,7 +11,8 @@ on CUDA (cuBLAS), ``torch.addmm`` / ``F.linear``. The choice is made once per pr
 ``BABELSCOPE_CPU_GEMM=blas`` keeps stock torch (``onednn`` insists on oneDNN). Only an AMD CPU was measured;
 where ``bench_cluster.py``'s "torch, BLAS GEMM" row comes out ahead (Intel's MKL may), set ``blas``.
 
-* :func:`affine` — ``x @ weight.T + bias`` for k-means (:mod:`engine.cluster`);
+* :func:`affine` — ``x @ weight.T + bias`` for k-means (:mod:`engine.cluster`), and :func:`row_min`, the
+  nearest centre of each row of its result;
 * :func:`onednn_linears` — a loaded model's ``nn.Linear`` layers run through the same path on CPU in float32
   (anything else — autocast, other dtypes, CUDA, gradients — goes to ``F.linear`` as before).
 """
@@ -24,6 +25,7 @@ import os
 import threading
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 from engine.errors import ConfigError, param_message
@@ -111,6 +113,22 @@ def affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if bias is None:
         return torch.mm(x, weight.T)
     return torch.addmm(bias, x, weight.T)
+
+
+def row_min(dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The smallest entry of each row of ``dist`` [m, k] and its column, the first one on ties (what
+    ``dist.min(dim=1)`` gives): values [m], indices int64 [m], on dist's device.
+
+    On CPU through NumPy's ``argmin``: torch's CPU ``min`` with indices does not vectorise over a row and took
+    1.3 ms for a [1024, 1000] float32 block where NumPy took 0.09 ms (the value-only ``amin`` 0.07 ms), about a
+    tenth of a k-means assignment pass at K=1000 beside its GEMM.
+    """
+    if dist.device.type != "cpu" or dist.requires_grad or dist.dim() != 2 or not dist.shape[1]:
+        values, index = dist.min(dim=1)
+        return values, index
+    array = dist.contiguous().numpy()
+    index = array.argmin(axis=1)
+    return torch.from_numpy(array[np.arange(array.shape[0]), index]), torch.from_numpy(index.astype(np.int64))
 
 
 class OneDNNLinear(torch.nn.Module):

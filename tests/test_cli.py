@@ -72,7 +72,8 @@ def test_store_of_another_corpus_is_refused(tiny_models, tmp_path):
     [
         ({"corpus": {"source": "bible", "languages": ["en", "xx"], "count": 2}}, "'xx'"),
         ({"models": [{"name": "no-such-org/no-such-model"}]},
-         "not an embedded material name (me5-small, gemma-3-270m), not a local folder, and not in the local Hugging Face cache"),
+         "not an embedded material name (me5-small, gemma-3-270m), not a local folder, and not in the local Hugging "
+         "Face cache"),
         ({"extract": {"aggregation": "avg"}}, "extract.aggregation: Input should be 'first', 'last' or 'mean'"),
         ({"extract": {"layers": [0, 9]}}, "layers [9] of extract exceed the 2 layers of"),
         ({"extract": {"sides": ["decoder"]}}, "sides of extract lists 'decoder', but model"),

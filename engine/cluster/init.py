@@ -17,7 +17,7 @@ import torch
 
 from engine.cluster.parallel import map_blocks
 from engine.cluster.source import RowSource
-from engine.gemm import affine
+from engine.gemm import affine, row_min
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def _nearest_of(source: RowSource, centers: torch.Tensor, block_rows: int, devic
     m2c = (-2.0 * centers).contiguous()
 
     def work(lo: int, x: torch.Tensor, xx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        best, index = affine(x, m2c, cnorm).min(dim=1)
+        best, index = row_min(affine(x, m2c, cnorm))
         return (best + xx).clamp_min_(0.0), index
 
     parts = list(map_blocks(source, block_rows, device, work))
@@ -184,7 +184,7 @@ def _attraction(source: RowSource, pool: torch.Tensor, block_rows: int, device: 
 
     def work(lo: int, x: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
         dist = affine(x, m2p, pnorm)
-        return torch.bincount(dist.argmin(dim=1), minlength=pool.shape[0])
+        return torch.bincount(row_min(dist)[1], minlength=pool.shape[0])
 
     counts = torch.zeros(pool.shape[0], dtype=torch.float64, device=device)
     for part in map_blocks(source, block_rows, device, work):

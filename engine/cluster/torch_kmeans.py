@@ -33,7 +33,7 @@ from engine.cluster.init import kmeans_parallel, kmeans_plusplus
 from engine.cluster.parallel import map_blocks
 from engine.cluster.source import RowSource, block_rows_for
 from engine.faults import failpoint
-from engine.gemm import affine
+from engine.gemm import affine, row_min
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,12 @@ def _nearest(x: torch.Tensor, xx: torch.Tensor, m2c: torch.Tensor, cnorm: torch.
     """First nearest centre of each row of x [m, d] given ``m2c = -2 centres`` [k, d] and their squared norms
     [k]: (label [m], squared distance [m], 2nd squared | None)."""
     dist = affine(x, m2c, cnorm)  # [m, k] = ||c||² - 2 x·c
-    best, label = dist.min(dim=1)
+    best, label = row_min(dist)
     other = None
     if second:
         if dist.shape[1] > 1:
             dist.scatter_(1, label[:, None], float("inf"))
-            other = (dist.min(dim=1).values + xx).clamp_min_(0.0)
+            other = (dist.amin(dim=1) + xx).clamp_min_(0.0)
         else:
             other = torch.full_like(best, float("inf"))
     return label, (best + xx).clamp_min_(0.0), other

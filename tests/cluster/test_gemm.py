@@ -141,3 +141,19 @@ def test_environment_insisting_on_onednn_where_it_is_unusable(monkeypatch):
     monkeypatch.setattr(gemm, "_chosen", None)
     with pytest.raises(ConfigError, match="BABELSCOPE_CPU_GEMM=onednn, but oneDNN's GEMM is unusable here"):
         gemm.cpu_gemm()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 30), st.integers(0, 2**32 - 1), st.booleans())
+def test_row_min_is_min_with_the_first_index_on_ties(m, k, seed, ties):
+    """The NumPy-backed row minimum gives torch.min(dim=1)'s values and first-index tie rule."""
+    from engine.gemm import row_min
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 3, size=(m, k)) if ties else rng.normal(size=(m, k))  # small integers: many ties
+    dist = torch.from_numpy(values.astype(np.float32))
+    got_values, got_index = row_min(dist)
+    want_values, want_index = dist.min(dim=1)
+    assert torch.equal(got_values, want_values) and torch.equal(got_index, want_index)
+    assert got_index.dtype == torch.int64
+    assert all(int(np.flatnonzero(values[i] == values[i].min())[0]) == int(got_index[i]) for i in range(m))

@@ -155,8 +155,8 @@ def test_unknown_model_fails_at_once_offline(monkeypatch):
     with pytest.raises(ModelUnavailableError) as info:
         load_model(ModelSpec(name="no-such-org/no-such-model"), torch.device("cpu"))
     assert str(info.value).startswith(
-        "model 'no-such-org/no-such-model' is not an embedded material name (me5-small, gemma-3-270m), not a local folder, and "
-        "not in the local Hugging Face cache; ")
+        "model 'no-such-org/no-such-model' is not an embedded material name (me5-small, gemma-3-270m), not a local "
+        "folder, and not in the local Hugging Face cache; ")
 
 
 @pytest.mark.parametrize(("section", "expected"), [
