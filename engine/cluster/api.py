@@ -10,7 +10,8 @@ Backends (``backend=``):
 * ``faiss`` — optional extra.
 * ``auto`` — CPU: ``torch`` (benchmarks/bench_cluster.py on 21k me5 rows: from the same start a Lloyd
   iteration ran 1.0-1.65x faster than sklearn's at equal inertia over four runs, faiss 0.8-1.1x, the
-  distance product running on oneDNN (:mod:`engine.gemm`); a whole ``fit()`` 1.2-2.5x faster; it
+  distance product running on oneDNN (:mod:`engine.gemm`); at whole-Bible sizes (n = 50k-200k, K = 400-1000)
+  1.04-1.10x per iteration and 1.8-3.2x for a whole ``fit()``, benchmarks/results/cluster-full-size.md; it
   also streams and is reproducible across chunkings); CUDA: ``cuml`` for in-memory rows when it imports,
   else ``torch`` (not measured here: no GPU). The choice and any fallback are logged.
 
