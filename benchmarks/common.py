@@ -59,7 +59,9 @@ def write_result(name: str, payload: dict[str, Any], out: Path | None = None) ->
     folder = Path(out) if out else RESULTS
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    path.write_text(json.dumps({"benchmark": name, "machine": machine_info(), **payload}, indent=2, default=str))
+    partial = path.with_name(f".{path.name}.partial")  # a kill mid-write leaves the previous file whole
+    partial.write_text(json.dumps({"benchmark": name, "machine": machine_info(), **payload}, indent=2, default=str))
+    os.replace(partial, path)
     return path
 
 

@@ -1,7 +1,9 @@
 """The whole-Bible run (configs/bible-full.yaml) as a measured job: ``babelscope run`` in a child process while
 the peak RSS of every process of its tree (client, Dask workers and their nanny) is sampled, then one result
 file with the figures per stage. A run killed midway is resumed by running this again: each invocation is a
-segment, the segments add up in ``results/bible-full.json`` (while the store they wrote exists).
+segment, the segments add up in ``results/bible-full.json`` (while the store they wrote exists). The file is
+rewritten every ``--checkpoint`` seconds while a segment runs (its ``exit_code`` null), so a segment killed
+together with this script still counts up to its last checkpoint.
 
     python benchmarks/full_run.py                         # configs/bible-full.yaml, resuming if it was killed
     python benchmarks/full_run.py --config configs/bible-full.yaml --set cluster.ks='[400, 1000]'
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,18 +69,31 @@ def _size_gb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e9 if path.exists() else 0.0
 
 
-def _segment(command: list[str], every: float) -> dict[str, Any]:
+def _segment(command: list[str], every: float, checkpoint: Callable[[dict[str, Any]], None],
+             checkpoint_every: float = 60.0) -> dict[str, Any]:
+    """Run ``command`` as one segment; ``checkpoint`` gets the segment so far every ``checkpoint_every`` s
+    (``exit_code`` None), so a segment whose measuring process is killed too still counts its wall and peaks."""
     peaks: dict[str, float] = {}
     stop = threading.Event()
     started = time.time()
+
+    def record(code: int | None) -> dict[str, Any]:
+        return {"started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
+                "wall_s": time.time() - started, "exit_code": code,
+                "peak_rss_gib": {k: round(v, 3) for k, v in sorted(peaks.items())}}
+
     child = subprocess.Popen(command)
     watcher = threading.Thread(target=_watch, args=(child.pid, peaks, stop, every), daemon=True)
     watcher.start()
-    code = child.wait()
+    while True:
+        try:
+            code = child.wait(timeout=checkpoint_every)
+            break
+        except subprocess.TimeoutExpired:
+            checkpoint(record(None))
     stop.set()
     watcher.join()
-    return {"started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)), "wall_s": time.time() - started,
-            "exit_code": code, "peak_rss_gib": {k: round(v, 3) for k, v in sorted(peaks.items())}}
+    return record(code)
 
 
 def _figures(run_dir: Path, store: Path, segments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -112,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=Path("configs/bible-full.yaml"))
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--every", type=float, default=5.0, help="seconds between RSS samples")
+    parser.add_argument("--checkpoint", type=float, default=60.0,
+                        help="seconds between writes of the result file while the run goes on")
     parser.add_argument("--smoke", action="store_true", help="40 verses into a temporary folder")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -133,10 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "engine.cli", "run", str(args.config), "--no-progress"]
     for item in overrides:
         command += ["--set", item]
-    segments.append(_segment(command, args.every))
+
+    def write(current: dict[str, Any]) -> Path:
+        every_segment = [*segments, current]
+        figures = _figures(Path(config.run.dir), Path(config.store.path), every_segment)
+        return write_result(name, {"config": str(args.config), "overrides": overrides, **figures,
+                                   "segments_detail": every_segment}, folder)
+
+    last = _segment(command, args.every, write, args.checkpoint)
+    path = write(last)
+    segments.append(last)
     figures = _figures(Path(config.run.dir), Path(config.store.path), segments)
-    path = write_result(name, {"config": str(args.config), "overrides": overrides, **figures,
-                               "segments_detail": segments}, folder)
     print(markdown_table([{k: v for k, v in figures.items() if not isinstance(v, dict)}],
                          [k for k, v in figures.items() if not isinstance(v, dict)]))
     print(markdown_table([{"stage": k, "task_s": v, "tasks": figures["tasks"].get(k)}
