@@ -3,15 +3,18 @@
 ::
 
     {"languages": {"en": "#1f77b4", ...},                 # one colour per language (joint spaces)
-     "spaces": [{"id": "tiny|encoder|1|8|en", "model", "side", "layer", "k", "lang", "langs": ["en"],
-                 "joint": false,
+     "spaces": [{"id": "tiny|encoder|1|8|en|de", "model", "side", "layer", "k", "lang", "partner": "de",
+                 "langs": ["en"], "joint": false,
                  "clusters": {"5": {"n_tokens", "n_types", "words": [[word, count, lang]],
                                     "examples": [[ref, position, text, lang]]}},
                  "align": {"de": {"5": [aligned_to, match_share, aligned, [every aligned target]]}}}]}
 
 Spaces are ordered by model, side, K, layer, then languages in first-seen order (a pair's source first).
-A language space's ``align`` maps each other language to the CALIGN match of every cluster; the matched
-concept is found in the space with the same model, side, layer and K whose ``lang`` is that language.
+A language space is the clustering of one measured pair: each pair has its own CALIGN selection, so English
+measured against German and against Arabic are two clusterings, two spaces (``partner`` "de" and "ar"; ""
+for a joint space or one without alignment). Its ``align`` holds the CALIGN match of every cluster; the
+matched concept is in the partner's space of the same pair: same model, side, layer and K, ``lang`` the
+partner and ``partner`` this space's language.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ LANGUAGE_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c56
                    "#7f7f7f", "#bcbd22"]
 
 
-def space_id(model: str, side: str, layer: int, k: int, lang: str) -> str:
-    return f"{model}|{side}|{int(layer)}|{int(k)}|{lang}"
+def space_id(model: str, side: str, layer: int, k: int, lang: str, partner: str = "") -> str:
+    return f"{model}|{side}|{int(layer)}|{int(k)}|{lang}|{partner}"
 
 
 def _langs_of(lang: str) -> list[str]:
@@ -45,13 +48,14 @@ def browser_data(concepts: pd.DataFrame) -> dict[str, Any]:
     spaces: dict[str, dict[str, Any]] = {}
     languages: list[str] = []
     for row in concepts.itertuples(index=False):
-        sid = space_id(row.model, row.side, row.layer, row.k, row.lang)
+        partner = row.other or ""
+        sid = space_id(row.model, row.side, row.layer, row.k, row.lang, partner)
         langs = _langs_of(row.lang)
         for lang in langs:
             if lang not in languages:
                 languages.append(lang)
         space = spaces.setdefault(sid, {"id": sid, "model": row.model, "side": row.side, "layer": int(row.layer),
-                                        "k": int(row.k), "lang": row.lang, "langs": langs,
+                                        "k": int(row.k), "lang": row.lang, "partner": partner, "langs": langs,
                                         "joint": row.lang.startswith("joint-"), "clusters": {}, "align": {}})
         key = str(int(row.cluster))
         if key not in space["clusters"]:
@@ -65,7 +69,8 @@ def browser_data(concepts: pd.DataFrame) -> dict[str, Any]:
             space["align"].setdefault(row.other, {})[key] = [int(row.aligned_to), _round(row.match_share),
                                                              bool(row.aligned), [int(t) for t in row.aligned_targets]]
     ordered = sorted(spaces.values(), key=lambda s: (s["model"], s["side"], s["k"], s["layer"], s["joint"],
-                                                     [languages.index(x) for x in s["langs"]]))
+                                                     [languages.index(x) for x in s["langs"]],
+                                                     languages.index(s["partner"]) if s["partner"] else -1))
     colors = {lang: LANGUAGE_COLORS[i % len(LANGUAGE_COLORS)] for i, lang in enumerate(languages)}
     return {"languages": colors, "spaces": ordered}
 

@@ -51,7 +51,7 @@ def test_report_embeds_plots_table_and_concepts(report):
     assert embedded(html) == json.loads(json.dumps(browser_data(tables.concepts)))
     data = embedded(html)
     assert len(data["spaces"]) == 6 and set(data["languages"]) == {"en", "de"}
-    space = next(s for s in data["spaces"] if s["id"] == f"{MODEL}|{SIDE}|1|{K}|en")
+    space = next(s for s in data["spaces"] if s["id"] == f"{MODEL}|{SIDE}|1|{K}|en|de")
     assert space["clusters"]["0"]["words"] == [["God", 10, "en"]] and space["align"]["de"]["0"] == [0, 1.0, True, [0]]
     images = re.findall(r'<img src="([^"]*)"', html)
     assert len(images) == len(list((path.parent / "plots").glob("*.png"))) == 16  # 4 excess, layers, degenerate;
@@ -197,3 +197,46 @@ def test_the_browser_lists_every_aligned_target(tmp_path):
            '<span class="target"> · 1 (der)</span></div>' in done.stdout
     assert (tmp_path / "alignments" / f"{MODEL}_{SIDE}_layer0_k2_en-de.txt").read_text() == \
         "Source Cluster 0 is aligned to Target Clusters: 0, 1\n"
+
+
+def _concept(lang, cluster, words, other="", aligned_to=-1, targets=()):
+    return {"model": MODEL, "side": SIDE, "layer": 0, "lang": lang, "k": 2, "cluster": cluster, "n_tokens": 4,
+            "n_types": len(words), "top_words": [[w, 2] for w in words], "aligned_to": aligned_to,
+            "match_share": 1.0 if targets else 0.0, "aligned": bool(targets), "aligned_targets": list(targets),
+            "other": other, "examples": []}
+
+
+# en measured against de and against fr: each pair has its own CALIGN selection, so its own en clustering
+TWO_PAIRS = pd.DataFrame([
+    _concept("en", 0, ["the"], "de", 1, (1,)), _concept("en", 1, ["God"], "de"),
+    _concept("de", 0, ["Gott"], "en"), _concept("de", 1, ["der"], "en", 0, (0,)),
+    _concept("en", 0, ["house"], "fr", 0, (0,)), _concept("en", 1, ["said"], "fr"),
+    _concept("fr", 0, ["maison"], "en", 0, (0,)), _concept("fr", 1, ["dit"], "en"),
+])
+
+
+def test_each_pair_keeps_its_own_clustering_of_a_shared_language():
+    """Two pairs sharing English: two en spaces, each with its own concepts and its own alignment."""
+    spaces = {s["id"]: s for s in browser_data(TWO_PAIRS)["spaces"]}
+    assert sorted(spaces) == sorted(f"{MODEL}|{SIDE}|0|2|{lang}|{partner}" for lang, partner in
+                                    (("en", "de"), ("de", "en"), ("en", "fr"), ("fr", "en")))
+    with_de, with_fr = spaces[f"{MODEL}|{SIDE}|0|2|en|de"], spaces[f"{MODEL}|{SIDE}|0|2|en|fr"]
+    assert with_de["clusters"]["0"]["words"] == [["the", 2, "en"]] and list(with_de["align"]) == ["de"]
+    assert with_fr["clusters"]["0"]["words"] == [["house", 2, "en"]] and list(with_fr["align"]) == ["fr"]
+    assert with_fr["align"]["fr"]["0"] == [0, 1.0, True, [0]]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_the_browser_shows_the_clustering_of_the_chosen_pair(tmp_path):
+    """Choosing the other language picks that pair's en clustering, and the match is found in its partner."""
+    write_run_tables(tmp_path, results_frame(layers=[0, 1]), curves_frame(), TWO_PAIRS)
+    path = render_report(tmp_path)
+    for other, left, right in (("fr", "house", "maison"), ("de", "the", "der")):
+        done = chromium(tmp_path, f"{path.as_uri()}#model={MODEL}|{SIDE}&k=2&layer=0&lang=en&other={other}"
+                                  "&selftest=1", "--dump-dom")
+        assert done.returncode == 0 and console_lines(done.stderr) == [], done.stderr[-2000:]
+        assert re.search(r'data-status="ok"[^>]*>ok: 4 concept spaces; selftest rendered \d+ cards', done.stdout)
+        cards = done.stdout.split('id="cards"')[1]
+        first = cards.split('class="card')[1]  # the aligned concept 0, its match on the right
+        assert f'class="word">{left}<' in first and f'class="word">{right}<' in first, first[:1500]
+        assert ">God<" not in cards if other == "fr" else ">house<" not in cards

@@ -89,14 +89,18 @@
     var langs = unique(matching(base).map(function (s) { return s.lang; }));
     fill(sel.lang, langs, null, state.lang);
     base.lang = sel.lang.value;
-    var space = matching(base)[0];
-    fill(sel.other, space ? Object.keys(space.align) : [], null, state.other);
-    return space;
+    /* one space per measured pair: the other language picks the clustering as well as its partner */
+    var partners = unique(matching(base).map(function (s) { return s.partner; }));
+    if (partners.length === 1 && partners[0] === "") { partners = []; }
+    fill(sel.other, partners, partners.map(function (p) { return p || "none"; }), state.other);
+    return currentSpace();
   }
+
+  function partnerOf() { return sel.other.disabled ? "" : sel.other.value; }
 
   function currentSpace() {
     var parts = sel.model.value.split("|");
-    return byId[[parts[0], parts[1], sel.layer.value, sel.k.value, sel.lang.value].join("|")];
+    return byId[[parts[0], parts[1], sel.layer.value, sel.k.value, sel.lang.value, partnerOf()].join("|")];
   }
 
   function sentence(example, joint) {
@@ -146,7 +150,7 @@
     var extra = other && match ? badge(match[2], match[2] ? "aligned" : "not aligned") : null;
     node.appendChild(conceptBlock(space, id, space.joint, label, extra));
     if (space.joint || !other) { return node; }
-    var target = byId[[space.model, space.side, space.layer, space.k, other].join("|")];
+    var target = byId[[space.model, space.side, space.layer, space.k, other, space.lang].join("|")];
     var right;
     if (!match || match[0] < 0) {
       right = el("div", "side other");
@@ -190,7 +194,7 @@
     while (cards.firstChild) { cards.removeChild(cards.firstChild); }
     legend(space);
     if (!space) { summary.textContent = "no concepts for this choice"; more.hidden = true; return 0; }
-    var other = sel.other.disabled ? "" : sel.other.value;
+    var other = partnerOf();
     var align = other ? space.align[other] || {} : {};
     var ids = Object.keys(space.clusters);
     var query = sel.word.value.trim().toLowerCase(), filter = sel.filter.value;
@@ -247,14 +251,12 @@
   function selftest() {
     var cards = 0;
     spaces.forEach(function (space) {
-      cascade({model: space.model + "|" + space.side, k: space.k, layer: space.layer, lang: space.lang});
-      var others = space.joint || !Object.keys(space.align).length ? [""] : Object.keys(space.align);
-      others.forEach(function (other) {
-        if (other) { sel.other.value = other; }
-        ["all", "aligned", "unaligned"].forEach(function (f) {
-          sel.filter.value = f;
-          ["size", "share", "id"].forEach(function (s) { sel.sort.value = s; shown = 100000; cards += render(); });
-        });
+      var state = {model: space.model + "|" + space.side, k: space.k, layer: space.layer, lang: space.lang,
+                   other: space.partner};
+      if (cascade(state) !== space) { throw new Error("space " + space.id + " cannot be chosen in the browser"); }
+      ["all", "aligned", "unaligned"].forEach(function (f) {
+        sel.filter.value = f;
+        ["size", "share", "id"].forEach(function (s) { sel.sort.value = s; shown = 100000; cards += render(); });
       });
     });
     sel.filter.value = "all";
