@@ -107,3 +107,37 @@ def test_the_default_scheduler_is_auto_and_says_what_it_chose(tiny_models, bible
     assert re.search(r"run .*/auto: \d+ tasks on scheduler sync \(auto: no GPU, [\d,]+ words < [\d,]+: in one "
                      r"process is quicker than starting 2 worker processes that each load the model\)", log)
     assert json.loads((tmp_path / "auto" / "results.json").read_text())["scheduler"] == "sync"
+
+
+WORKER_MALLOC = """
+import json, os, types
+from distributed import Client, LocalCluster
+from engine.schedule.placement import dask_client
+
+def trim():
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+config = types.SimpleNamespace(run=types.SimpleNamespace(scheduler="local", n_workers=1))
+with dask_client(config) as (client, _):
+    ours = list(client.run(trim).values())
+with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+    plain = list(client.run(trim).values())
+print(json.dumps([ours, plain]))
+"""
+
+
+def test_local_workers_keep_glibc_dynamic_mmap_threshold(tmp_path):
+    """distributed starts workers with MALLOC_TRIM_THRESHOLD_=65536 (which pins glibc's mmap threshold, so large
+    temporaries are mapped and unmapped on every k-means pass); our local workers start without it. A fresh
+    process, since a nanny also sets it in the process that starts it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    done = subprocess.run([sys.executable, "-c", WORKER_MALLOC], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2], env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ours, plain = json.loads(done.stdout.strip().splitlines()[-1])
+    assert ours == [None] and plain == ["65536"]
