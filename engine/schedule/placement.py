@@ -99,6 +99,8 @@ def worker_specs(n_gpus: int, n_cpu: int) -> dict[str, dict[str, Any]]:
 #: included. A whole-Bible clustering (n = 201,745, K = 400, one thread) took 95 s with it and 56 s without, the
 #: same 102 s against 56 s in a LocalCluster worker; local workers are started without it.
 WORKER_ENV_UNSET = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+#: the same for workers started by ``dask worker`` (SLURM jobs): a line of their job script
+WORKER_ENV_UNSET_EXPORT = "export DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON=\"{'MALLOC_TRIM_THRESHOLD_': None}\""
 
 
 def placement_cluster(n_gpus: int, n_cpu: int) -> Any:

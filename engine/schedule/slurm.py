@@ -28,6 +28,7 @@ from typing import Any
 from engine.config import Config
 from engine.errors import BackendUnavailableError, ConfigError
 from engine.schedule.gpu_worker import GPUS_ENV
+from engine.schedule.placement import WORKER_ENV_UNSET_EXPORT
 from engine.schedule.resources import WORKER_ENV, Placement
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def job_options(config: Config) -> dict[str, Any]:
     gpus = spec.gpus
     directives = [*([f"--gres=gpu:{gpus}"] if gpus else []), *spec.extra]
     prologue = [f"export {WORKER_ENV}=slurm-$SLURM_JOB_ID", *([f"export {GPUS_ENV}={gpus}"] if gpus else []),
-                *spec.prologue]
+                WORKER_ENV_UNSET_EXPORT, *spec.prologue]
     worker_args = ["--resources", "GPU=1", "--preload", "engine.schedule.gpu_worker"] if gpus else []
     return {
         "queue": spec.partition, "account": spec.account, "walltime": spec.walltime,
@@ -75,7 +76,8 @@ def cpu_job_options(config: Config) -> dict[str, Any]:
     return {**job_options(config), "queue": cpu.partition or spec.partition, "walltime": cpu.walltime or spec.walltime,
             "cores": cores, "processes": cores, "memory": cpu.memory or spec.memory,
             "job_extra_directives": list(cpu.extra), "job_script_prologue": [  # no GPU: ``auto`` is the CPU
-                f"export {WORKER_ENV}=slurm-$SLURM_JOB_ID", "export CUDA_VISIBLE_DEVICES=", *prologue],
+                f"export {WORKER_ENV}=slurm-$SLURM_JOB_ID", "export CUDA_VISIBLE_DEVICES=", WORKER_ENV_UNSET_EXPORT,
+                *prologue],
             "job_name": "babelscope-cpu-worker", "worker_extra_args": ["--resources", "CPU=1"]}
 
 

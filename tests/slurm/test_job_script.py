@@ -33,6 +33,7 @@ def test_a_gpu_job_holds_one_gpu_worker_that_advertises_it(tmp_path):
     assert command.startswith(f"/opt/venv/bin/python -m distributed.cli.dask_worker {DRY_RUN_ADDRESS} ")
     assert "--nthreads 4" in command and "--resources GPU=1" in command and "--nworkers" not in command
     assert "--preload engine.schedule.gpu_worker" in command and "export BABELSCOPE_JOB_GPUS=1" in lines
+    assert "export DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON=\"{'MALLOC_TRIM_THRESHOLD_': None}\"" in lines
 
 
 def test_a_job_of_n_gpus_runs_n_workers_that_share_its_cores(tmp_path):

@@ -139,13 +139,16 @@ def test_a_store_the_worker_jobs_do_not_see_is_refused_by_name(slurm, tiny_model
     assert slurm.drained() == []  # its job cancelled
 
 
-def test_a_two_gpu_job_runs_one_worker_per_gpu_each_seeing_its_own_first(slurm, tiny_models, bible_links, tmp_path):
+def test_a_two_gpu_job_runs_one_worker_per_gpu_each_seeing_its_own_first(slurm, tiny_models, bible_links, tmp_path,
+                                                                        monkeypatch):
     from engine.schedule.placement import dask_client
     from engine.schedule.resources import WORKER_ENV
 
     config = _gpu_config(tiny_models, bible_links, tmp_path, "workers")
     for folder in (config.store.path, config.run.dir):  # the shared-folder check writes into both
         Path(folder).mkdir(parents=True)
+    # sbatch exports this process's environment, where an earlier default LocalCluster's nanny may have set it
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
 
     def where() -> tuple[str, str | None, str]:
         return os.environ[WORKER_ENV], os.environ.get("CUDA_VISIBLE_DEVICES"), os.environ["SLURM_JOB_ID"]
@@ -153,6 +156,8 @@ def test_a_two_gpu_job_runs_one_worker_per_gpu_each_seeing_its_own_first(slurm, 
     with dask_client(config) as (client, placement):
         client.wait_for_workers(3, timeout=120)
         seen = sorted(client.run(where).values())
+        # distributed's default MALLOC_TRIM_THRESHOLD_ (slow k-means temporaries) is not in any worker job
+        assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {None}
         resources = sorted(str(w.get("resources")) for w in client.scheduler_info(n_workers=-1)["workers"].values())
     assert placement.gpu and placement.cpu
     jobs = {job for _, _, job in seen}
