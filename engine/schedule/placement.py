@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.errors import ConfigError
-from engine.schedule.resources import WORKER_ENV, Placement, own_first
+from engine.schedule.resources import WORKER_ENV, WORKER_ENV_UNSET, Placement, own_first
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +92,6 @@ def worker_specs(n_gpus: int, n_cpu: int) -> dict[str, dict[str, Any]]:
         env = {"CUDA_VISIBLE_DEVICES": "", WORKER_ENV: name}
         specs[name] = {"cls": Nanny, "options": {**common, "resources": {"CPU": 1}, "name": name, "env": env}}
     return specs
-
-
-#: distributed's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold
-#: at 128 kB: every large temporary (a k-means distance block) is then mapped and unmapped again, page faults
-#: included. A whole-Bible clustering (n = 201,745, K = 400, one thread) took 95 s with it and 56 s without, the
-#: same 102 s against 56 s in a LocalCluster worker; local workers are started without it.
-WORKER_ENV_UNSET = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-#: the same for workers started by ``dask worker`` (SLURM jobs): a line of their job script
-WORKER_ENV_UNSET_EXPORT = "export DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON=\"{'MALLOC_TRIM_THRESHOLD_': None}\""
 
 
 def placement_cluster(n_gpus: int, n_cpu: int) -> Any:

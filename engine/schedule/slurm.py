@@ -28,8 +28,7 @@ from typing import Any
 from engine.config import Config
 from engine.errors import BackendUnavailableError, ConfigError
 from engine.schedule.gpu_worker import GPUS_ENV
-from engine.schedule.placement import WORKER_ENV_UNSET_EXPORT
-from engine.schedule.resources import WORKER_ENV, Placement
+from engine.schedule.resources import WORKER_ENV, WORKER_ENV_UNSET_EXPORT, Placement
 
 log = logging.getLogger(__name__)
 
