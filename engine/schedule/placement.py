@@ -155,20 +155,19 @@ def dask_client(config: Config) -> Iterator[tuple[Any, Placement]]:
                     "a LocalCluster of CPU workers")
     import dask
 
-    if gpus and scheduler in ("cuda", "local"):
-        check_devices(config)
-        n_gpu = min(gpus, config.run.n_workers or gpus) if scheduler == "cuda" else gpus
-        n_cpu = max(1, cores - n_gpu)
-        log.info("scheduler %s on a host with %d GPU(s): %d GPU worker(s) (one per GPU) for extraction and "
-                 "clustering, %d CPU worker(s) for the other stages", scheduler, gpus, n_gpu, n_cpu)
-        with dask.config.set(WORKER_ENV_UNSET):
+    with dask.config.set(WORKER_ENV_UNSET):  # read by the nannies as they spawn the workers
+        if gpus and scheduler in ("cuda", "local"):
+            check_devices(config)
+            n_gpu = min(gpus, config.run.n_workers or gpus) if scheduler == "cuda" else gpus
+            n_cpu = max(1, cores - n_gpu)
+            log.info("scheduler %s on a host with %d GPU(s): %d GPU worker(s) (one per GPU) for extraction and "
+                     "clustering, %d CPU worker(s) for the other stages", scheduler, gpus, n_gpu, n_cpu)
             cluster, placement = placement_cluster(n_gpu, n_cpu), Placement(gpu=True, cpu=True)
-    else:
-        workers = config.run.n_workers or max(1, cores)
-        with dask.config.set(WORKER_ENV_UNSET):
+        else:
+            workers = config.run.n_workers or max(1, cores)
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                    silence_logs=logging.WARNING)  # ":0": any free port, never a clash on 8787
-        placement = Placement()
+            placement = Placement()
     client = Client(cluster)
     try:
         yield client, placement
